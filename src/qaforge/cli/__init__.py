@@ -1,0 +1,35 @@
+"""The ``qaforge`` command. Each sub-command lives in its own module of this package."""
+
+from __future__ import annotations
+
+import click
+
+from qaforge import __version__
+
+EPILOG = """\b
+Typical session:
+  qaforge models pull                 # fetch the bundled demo model once
+  qaforge generate docs/ -o work/     # PDFs -> work/output_json/*_suggestions.json
+  qaforge review work/                # curate the pairs in your browser
+  qaforge refine work/                # -> cleaned_finetune.jsonl + evaluation.json
+"""
+
+
+@click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"],
+                                               "max_content_width": 100})
+@click.version_option(__version__, prog_name="qaforge")
+def cli() -> None:
+    """Turn a folder of PDFs into a reviewed, judged fine-tuning dataset."""
+
+
+def _register() -> None:
+    from qaforge.cli import generate
+
+    cli.add_command(generate.command)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="qaforge")

@@ -1,0 +1,161 @@
+"""The one interface every LLM backend implements.
+
+A backend turns a :class:`ChatRequest` into a :class:`Completion`. Capabilities are plain
+attributes (``supports_schema``, ``max_concurrency``, ``context_length``) that stages read
+to size their work. Stages call :meth:`LLMClient.stream` with many requests and get results
+back as they finish, so a backend decides how to use its parallelism: threads over HTTP
+slots for servers, real batches for ``transformers``.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class LLMError(RuntimeError):
+    """A request that failed for good (after the backend's own retries)."""
+
+
+class BackendUnavailable(RuntimeError):
+    """A backend cannot start here (missing extra, missing model, bad endpoint)."""
+
+
+@dataclass(slots=True)
+class ChatRequest:
+    """One chat completion request.
+
+    ``schema`` asks for JSON that validates against it; backends that can constrain decoding
+    do so, the others rely on the prompt and the caller's tolerant parser.
+    """
+
+    messages: list[dict[str, str]]
+    schema: dict[str, Any] | None = None
+    schema_name: str = "output"
+    max_tokens: int = 512
+    temperature: float = 0.0
+    seed: int | None = 0
+    tag: str = ""  # caller's label (e.g. chunk id), echoed in logs and errors
+
+
+@dataclass(slots=True)
+class Completion:
+    """What came back for one request."""
+
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str | None = None
+    retries: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class UsageTotals:
+    """Running totals a backend keeps for progress bars and summaries (thread-safe)."""
+
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    retries: int = 0
+    failures: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, completion: Completion | None, failed: bool = False) -> None:
+        with self._lock:
+            self.requests += 1
+            if completion is not None:
+                self.prompt_tokens += completion.prompt_tokens
+                self.completion_tokens += completion.completion_tokens
+                self.retries += completion.retries
+            if failed:
+                self.failures += 1
+
+
+class LLMClient(ABC):
+    """Base class of every backend. Subclasses implement :meth:`complete`."""
+
+    #: short backend name, recorded in output files ("llamacpp", "openai", "transformers", "fake")
+    backend: str = "base"
+    #: model id or path, recorded in output files
+    model: str = ""
+    #: True when ``ChatRequest.schema`` constrains decoding (not merely asks for it)
+    supports_schema: bool = False
+    #: how many requests are worth having in flight at once
+    max_concurrency: int = 1
+    #: context window in tokens, when known
+    context_length: int | None = None
+    #: True for the tiny bundled demo model, whose judgements cannot be trusted
+    is_demo_model: bool = False
+
+    def __init__(self) -> None:
+        self.usage = UsageTotals()
+
+    @abstractmethod
+    def complete(self, request: ChatRequest) -> Completion:
+        """Run one request. Raise :class:`LLMError` when it fails for good."""
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens in ``text`` under this model's tokenizer (backends override with the real one)."""
+        return max(1, (len(text) + 3) // 4) if text else 0
+
+    def stream(self, requests: Sequence[ChatRequest]) -> Iterator[tuple[int, Completion | LLMError]]:
+        """Run ``requests`` with up to ``max_concurrency`` in flight; yield ``(index, result)``
+        in completion order. A failed request yields its :class:`LLMError`, never raises."""
+        if not requests:
+            return
+        workers = max(1, min(self.max_concurrency, len(requests)))
+        pending: dict[Future[Completion], int] = {}
+        queue = iter(enumerate(requests))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="qaforge-llm") as pool:
+            def submit_next() -> bool:
+                item = next(queue, None)
+                if item is None:
+                    return False
+                pending[pool.submit(self._complete_counted, item[1])] = item[0]
+                return True
+
+            for _ in range(workers):
+                submit_next()
+            try:
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        index = pending.pop(future)
+                        exc = future.exception()
+                        if exc is None:
+                            yield index, future.result()
+                        else:
+                            err = exc if isinstance(exc, LLMError) else LLMError(
+                                f"{type(exc).__name__}: {exc}")
+                            yield index, err
+                        submit_next()
+            finally:
+                for future in pending:
+                    future.cancel()
+
+    def _complete_counted(self, request: ChatRequest) -> Completion:
+        try:
+            completion = self.complete(request)
+        except Exception:
+            self.usage.add(None, failed=True)
+            raise
+        self.usage.add(completion)
+        return completion
+
+    def describe(self) -> dict[str, Any]:
+        """What to record about this backend in output files."""
+        return {"backend": self.backend, "model": self.model}
+
+    def close(self) -> None:
+        """Release engines, sockets and threads. Safe to call twice."""
+
+    def __enter__(self) -> LLMClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,110 @@
+"""A scripted fake backend for deterministic tests and dry runs.
+
+    >>> from qaforge.llm.fake import FakeBackend
+    >>> llm = FakeBackend(['{"pairs": [{"question": "Why?", "answer": "Because."}]}'])
+    >>> llm.complete(ChatRequest(messages=[{"role": "user", "content": "x"}])).text
+    '{"pairs": [{"question": "Why?", "answer": "Because."}]}'
+
+Replies come from a list (consumed in order, the last one repeats), or from a function of
+the request. A reply that is an exception instance is raised instead, to script failures.
+With no script at all, :func:`echo_pairs` writes grounded pairs from the prompt's text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from qaforge.llm.base import ChatRequest, Completion, LLMClient, LLMError
+
+Reply = str | BaseException
+Script = Sequence[Reply] | Callable[[ChatRequest], Reply]
+
+_SENTENCE = re.compile(r"[^.!?\n]{20,}[.!?]")
+
+
+def echo_pairs(request: ChatRequest) -> str:
+    """A deterministic reply that fits the request's schema well enough for logic tests.
+
+    For generation it turns sentences of the prompt's chunk into pairs; for a judge schema
+    (``label`` property) it answers ``Clear``; for a correction schema it echoes back.
+    """
+    prompt = request.messages[-1]["content"] if request.messages else ""
+    props = (request.schema or {}).get("properties", {})
+    if "label" in props:
+        return json.dumps({"reason": "The answer is supported by the passage.", "clarity": 5,
+                           "coherence": 5, "relevance": 5, "groundedness": 5, "label": "Clear"})
+    if "question" in props and "answer" in props:
+        q = re.search(r"Question:\s*(.+)", prompt)
+        a = re.search(r"Answer:\s*(.+)", prompt)
+        return json.dumps({"question": q.group(1).strip() if q else "What is described?",
+                           "answer": a.group(1).strip() if a else "It is described in the text."})
+    text = prompt.split("<passage>")[-1].split("</passage>")[0] if "<passage>" in prompt else prompt
+    sentences = [s.strip() for s in _SENTENCE.findall(text)][:3] or [text.strip()[:200] or "-"]
+    pairs = [{"question": f"What does the text state about {' '.join(s.split()[:4])}?",
+              "answer": s} for s in sentences]
+    return json.dumps({"pairs": pairs})
+
+
+class FakeBackend(LLMClient):
+    """Answers from a script; records every request in :attr:`history`."""
+
+    backend = "fake"
+
+    def __init__(self, script: Script | None = None, *, model: str = "fake-model",
+                 max_concurrency: int = 4, supports_schema: bool = True,
+                 delay: float = 0.0, context_length: int = 4096,
+                 is_demo_model: bool = False) -> None:
+        super().__init__()
+        self.model = model
+        self.max_concurrency = max_concurrency
+        self.supports_schema = supports_schema
+        self.context_length = context_length
+        self.is_demo_model = is_demo_model
+        self.delay = delay
+        self.history: list[ChatRequest] = []
+        self._script = script
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def enqueue(self, *replies: Reply) -> None:
+        """Append replies to a list script."""
+        with self._lock:
+            current = list(self._script) if isinstance(self._script, Sequence) else []
+            self._script = [*current, *replies]
+
+    def _reply_for(self, request: ChatRequest) -> Reply:
+        with self._lock:
+            self.history.append(request)
+            script = self._script
+            if script is None:
+                return echo_pairs(request)
+            if callable(script):
+                return script(request)
+            if not script:
+                raise LLMError("fake backend: script is empty")
+            reply = script[min(self._next, len(script) - 1)]
+            self._next += 1
+            return reply
+
+    def complete(self, request: ChatRequest) -> Completion:
+        reply = self._reply_for(request)
+        if self.delay:
+            time.sleep(self.delay)
+        if isinstance(reply, BaseException):
+            raise reply
+        prompt = sum(self.count_tokens(m.get("content", "")) for m in request.messages)
+        return Completion(text=reply, prompt_tokens=prompt,
+                          completion_tokens=self.count_tokens(reply), finish_reason="stop")
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": self.backend, "model": self.model}
+
+
+def from_settings(settings: Any) -> FakeBackend:
+    """``--backend fake``: the echo script, for dry runs of the pipeline without a model."""
+    return FakeBackend(model=settings.model or "fake-model", max_concurrency=settings.concurrency)

@@ -1,0 +1,55 @@
+"""Prompt templates shipped as package data, overridable by a user's own file.
+
+A template is a text file with a ``---system---`` section and a ``---user---`` section;
+``{name}`` placeholders are filled with :meth:`str.format`-style substitution (only known
+names are replaced, so braces in a user's text or in JSON examples stay as they are).
+Names are versioned (``qa/v1`` is ``qa_v1.txt``): the version is recorded in every output
+and is part of the cache keys, so changing a prompt re-runs exactly what it affects.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+_SECTION = re.compile(r"^---(system|user)---\s*$", re.MULTILINE)
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+@dataclass(frozen=True, slots=True)
+class PromptTemplate:
+    name: str
+    system: str
+    user: str
+
+    def render(self, **values: object) -> list[dict[str, str]]:
+        """Chat messages with the placeholders filled in."""
+        def fill(template: str) -> str:
+            return _PLACEHOLDER.sub(
+                lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0),
+                template)
+
+        messages = [{"role": "user", "content": fill(self.user).strip()}]
+        system = fill(self.system).strip()
+        return [{"role": "system", "content": system}, *messages] if system else messages
+
+
+def parse_template(name: str, text: str) -> PromptTemplate:
+    parts = _SECTION.split(text)
+    sections = dict(zip(parts[1::2], parts[2::2], strict=False))
+    if "user" not in sections:
+        raise ValueError(f"prompt {name}: needs a '---user---' section")
+    return PromptTemplate(name, sections.get("system", ""), sections["user"])
+
+
+def load_prompt(name: str, override: str | Path | None = None) -> PromptTemplate:
+    """Load ``name`` (e.g. ``"qa/v1"``) from the package, or from ``override`` when given."""
+    if override:
+        path = Path(override)
+        return parse_template(f"{name}+{path.name}", path.read_text(encoding="utf-8"))
+    resource = files(__package__).joinpath(name.replace("/", "_") + ".txt")
+    if not resource.is_file():
+        raise ValueError(f"unknown prompt {name!r}")
+    return parse_template(name, resource.read_text(encoding="utf-8"))
