@@ -1,0 +1,124 @@
+"""``qaforge generate``: stage 1, PDFs to suggestions files."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from qaforge.cli.common import (
+    config_option,
+    console,
+    friendly_errors,
+    llm_options,
+    llm_overrides,
+    settings_from,
+)
+from qaforge.config import Settings
+from qaforge.llm import LLMClient, make_client
+from qaforge.progress import Reporter
+from qaforge.runners.local import GenerateSummary, run_generate
+
+EXAMPLES = """\b
+Examples:
+  qaforge generate docs/ -o work/                  # every PDF under docs/, bundled demo model
+  qaforge generate manual.pdf -o work/ --pairs 5
+  qaforge generate docs/ -o work/ -m ~/models/qwen2.5-7b-instruct-q4_k_m.gguf
+  qaforge generate docs/ -o work/ --backend openai --base-url http://127.0.0.1:8000/v1 \\
+      --model Qwen/Qwen2.5-7B-Instruct
+  qaforge generate locked.pdf -o work/ --password 1234
+
+Re-running the same command resumes: finished chunks are not sent to the model again and
+nothing a person reviewed is overwritten.
+"""
+
+
+def generate_options(func: Any) -> Any:
+    options = [
+        click.option("--output", "-o", "workdir", required=True,
+                     type=click.Path(file_okay=False, path_type=Path),
+                     help="Work directory (suggestions go to WORKDIR/output_json/)."),
+        click.option("--pairs", type=click.IntRange(1, 20), default=None,
+                     help="Question/answer pairs per chunk (default 3)."),
+        click.option("--chunk-tokens", type=click.IntRange(32, 32768), default=None,
+                     help="Token budget per chunk (default: fitted to the model's context)."),
+        click.option("--password", default=None, help="Password for encrypted PDFs."),
+        click.option("--ocr/--no-ocr", default=None,
+                     help="OCR pages without a text layer (needs Debian's tesseract-ocr)."),
+        click.option("--retry-failed", is_flag=True, default=None,
+                     help="Also re-send chunks whose model output could not be parsed."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def generate_settings(params: dict[str, Any]) -> Settings:
+    workdir: Path = params["workdir"]
+    return settings_from(params, {
+        "llm": llm_overrides(params),
+        "generate": {"pairs_per_chunk": params.get("pairs"),
+                     "chunk_tokens": params.get("chunk_tokens"),
+                     "password": params.get("password"), "ocr": params.get("ocr"),
+                     "retry_failed": params.get("retry_failed")},
+    }, search_dirs=(workdir,))
+
+
+def start_client(settings: Settings) -> LLMClient:
+    """Build the generator's client and say which model runs (loudly for the demo model)."""
+    client = make_client(settings.llm)
+    console.print(f"model: {client.backend} · {client.model}", highlight=False, markup=False)
+    if client.is_demo_model:
+        from qaforge.llm.engine import DEMO_MODEL_NOTICE
+
+        console.print(f"[yellow]note:[/] {DEMO_MODEL_NOTICE}", highlight=False)
+    return client
+
+
+def print_generate_summary(summary: GenerateSummary, workdir: Path) -> None:
+    table = Table(title="generate", show_header=False, title_justify="left")
+    ok = sum(1 for f in summary.files if f.status != "failed")
+    table.add_row("files ok / failed", f"{ok} / {len(summary.failed_files)}")
+    table.add_row("pages", str(summary.pages))
+    table.add_row("chunks done / total", f"{summary.chunks_done} / {summary.chunks_total}")
+    table.add_row("pairs drafted (this run)", str(summary.pairs))
+    table.add_row("chunks unparseable", str(summary.chunks_failed))
+    table.add_row("extract time", f"{summary.extract_seconds:.1f} s")
+    seconds = summary.generate_seconds
+    rate = summary.completion_tokens / seconds if seconds > 0 else 0.0
+    table.add_row("generate time", f"{seconds:.1f} s ({rate:.0f} generated tok/s)")
+    console.print(table)
+    for failed in summary.failed_files:
+        console.print(f"[red]failed:[/] {failed.message}", highlight=False, soft_wrap=True)
+    for name, reason in summary.unwritten.items():
+        console.print(f"[red]not written:[/] {name}: {reason} (kept in the journal; the next "
+                      "run writes it)", highlight=False, soft_wrap=True)
+    console.print(f"suggestions: {workdir / 'output_json'}  ·  next: qaforge review {workdir}",
+                  highlight=False, markup=False)
+
+
+@click.command("generate", epilog=EXAMPLES)
+@click.argument("inputs", nargs=-1, required=True,
+                type=click.Path(exists=False, path_type=Path))
+@generate_options
+@llm_options
+@config_option
+@friendly_errors
+def command(inputs: tuple[Path, ...], **params: Any) -> None:
+    """Stage 1: extract and chunk PDFs, and draft Q&A pairs for every chunk.
+
+    INPUTS are PDF files or folders (searched recursively). Writes
+    WORKDIR/output_json/<pdf>_suggestions.json for every PDF.
+    """
+    settings = generate_settings(params)
+    workdir: Path = params["workdir"]
+    with start_client(settings) as client:
+        reporter = Reporter.for_console(console)
+        summary = run_generate(inputs, workdir, client=client, settings=settings.generate,
+                               reporter=reporter)
+    print_generate_summary(summary, workdir)
+    if not summary.ok:
+        sys.exit(1)

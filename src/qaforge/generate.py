@@ -1,0 +1,193 @@
+"""Stage 1's LLM step: draft question/answer pairs for chunks.
+
+:class:`GenerateQA` is a stage: built once with a client, then called on chunks (or on
+JSON records, for cluster runners). It asks for JSON constrained by :func:`qa_schema`, falls
+back to the tolerant parser, retries once, and keeps what still fails verbatim in the
+chunk's ``raw`` with its ``error``: nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from qaforge.llm.base import ChatRequest, Completion, LLMClient, LLMError
+from qaforge.prompts import PromptTemplate, load_prompt
+from qaforge.qa_parsing import parse_pairs
+from qaforge.records import Chunk, Suggestion
+
+QUESTION_MAX_CHARS = 300
+ANSWER_MAX_CHARS = 700
+# a reply that runs out of tokens inside a string is the classic small-model failure:
+# size max_tokens for n full pairs at the caps (~3.2 chars/token plus JSON overhead)
+TOKENS_PER_PAIR = (QUESTION_MAX_CHARS + ANSWER_MAX_CHARS) // 3 + 24
+
+
+def qa_schema(pairs: int) -> dict[str, Any]:
+    """JSON schema for a reply of up to ``pairs`` pairs, with length caps (see module doc)."""
+    return {
+        "type": "object",
+        "properties": {
+            "pairs": {
+                "type": "array", "minItems": 1, "maxItems": pairs,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "question": {"type": "string", "minLength": 5,
+                                     "maxLength": QUESTION_MAX_CHARS},
+                        "answer": {"type": "string", "minLength": 1,
+                                   "maxLength": ANSWER_MAX_CHARS},
+                    },
+                    "required": ["question", "answer"],
+                    "additionalProperties": False,
+                },
+            },
+        },
+        "required": ["pairs"],
+        "additionalProperties": False,
+    }
+
+
+def answer_token_budget(pairs: int) -> int:
+    return pairs * TOKENS_PER_PAIR + 32
+
+
+class _Pair(BaseModel):
+    question: str
+    answer: str
+
+
+class _Reply(BaseModel):
+    pairs: list[_Pair]
+
+
+@dataclass(slots=True)
+class Draft:
+    """What one model reply yielded for a chunk."""
+
+    pairs: list[tuple[str, str]]
+    method: str
+    error: str | None
+
+
+def read_reply(text: str) -> Draft:
+    """Strict JSON first (the schema's shape), then the tolerant parser."""
+    try:
+        reply = _Reply.model_validate(json.loads(text))
+        pairs = [(p.question.strip(), p.answer.strip()) for p in reply.pairs]
+        pairs = [(q, a) for q, a in pairs if q and a]
+        if pairs:
+            return Draft(pairs, "json", None)
+    except (ValueError, ValidationError):
+        pass
+    parsed = parse_pairs(text)
+    if parsed.pairs:
+        return Draft(list(parsed.pairs), parsed.method, None)
+    reason = parsed.error or "no question/answer pairs found"
+    return Draft([], "none", f"unparseable model output: {reason}")
+
+
+def _unique(pairs: Sequence[tuple[str, str]], limit: int) -> list[tuple[str, str]]:
+    seen: set[str] = set()
+    out = []
+    for question, answer in pairs:
+        key = " ".join(question.lower().split())
+        if key not in seen:
+            seen.add(key)
+            out.append((question, answer))
+    return out[:limit]
+
+
+@dataclass(slots=True)
+class ChunkJob:
+    """A chunk to generate for, with the document it belongs to (for the prompt)."""
+
+    document: str
+    chunk: Chunk
+
+
+class GenerateQA:
+    """Stage: pending chunks in, chunks with drafted suggestions (or a recorded failure) out."""
+
+    def __init__(self, client: LLMClient, *, pairs_per_chunk: int = 3,
+                 prompt: PromptTemplate | None = None, max_tokens: int | None = None,
+                 temperature: float = 0.0) -> None:
+        self.client = client
+        self.pairs = pairs_per_chunk
+        self.prompt = prompt or load_prompt("qa/v1")
+        self.max_tokens = max_tokens or answer_token_budget(pairs_per_chunk)
+        self.temperature = temperature
+        self.schema = qa_schema(pairs_per_chunk)
+
+    @property
+    def prompt_overhead_tokens(self) -> int:
+        """Tokens the template costs without a chunk (for sizing chunks)."""
+        messages = self.prompt.render(text="", document="document.pdf", headings="-",
+                                      pages="1-1", n=self.pairs)
+        return sum(self.client.count_tokens(m["content"]) for m in messages) + 16
+
+    def request(self, job: ChunkJob, retry: bool = False) -> ChatRequest:
+        chunk = job.chunk
+        pages = f"{chunk.pages[0]}-{chunk.pages[-1]}" if chunk.pages else "?"
+        messages = self.prompt.render(
+            text=chunk.text, document=job.document, pages=pages, n=self.pairs,
+            headings=" > ".join(chunk.headings) or "(none)")
+        if retry:
+            messages.append({"role": "user", "content": "Your last reply could not be read. "
+                             'Reply with JSON only: {"pairs": [{"question": "...", '
+                             '"answer": "..."}]}'})
+        return ChatRequest(messages=messages, schema=self.schema, schema_name="qa_pairs",
+                           max_tokens=self.max_tokens, tag=chunk.id,
+                           temperature=self.temperature if not retry else
+                           max(self.temperature, 0.3))
+
+    def apply(self, chunk: Chunk, result: Completion | LLMError) -> tuple[Chunk, bool]:
+        """Record ``result`` on a copy of ``chunk``; the flag says whether it succeeded."""
+        out = chunk.model_copy(deep=True)
+        if isinstance(result, LLMError):
+            out.state, out.raw, out.error = "failed", None, f"model request failed: {result}"
+            return out, False
+        draft = read_reply(result.text)
+        pairs = _unique(draft.pairs, self.pairs)
+        if not pairs:
+            out.state, out.raw, out.error = "failed", result.text, draft.error
+            if result.finish_reason == "length":
+                out.error = f"{draft.error} (reply hit the {self.max_tokens}-token limit)"
+            return out, False
+        out.suggestions = [Suggestion(id=Suggestion.make_id(chunk.id, q, i), question=q,
+                                      answer=a, status="draft")
+                           for i, (q, a) in enumerate(pairs)]
+        out.state, out.error = "generated", None
+        out.raw = result.text if draft.method != "json" else None
+        return out, True
+
+    def stream(self, jobs: Sequence[ChunkJob]) -> Iterator[Chunk]:
+        """Generate for ``jobs``; yield each finished chunk as soon as it is final.
+
+        Failures get one retry, sent after the first round so the slots stay busy.
+        """
+        retry: list[ChunkJob] = []
+        for index, result in self.client.stream([self.request(job) for job in jobs]):
+            chunk, ok = self.apply(jobs[index].chunk, result)
+            if ok:
+                yield chunk
+            else:
+                retry.append(jobs[index])
+        if not retry:
+            return
+        for index, result in self.client.stream([self.request(job, retry=True)
+                                                  for job in retry]):
+            chunk, _ = self.apply(retry[index].chunk, result)
+            yield chunk
+
+    def __call__(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Record form for cluster runners: ``{"document": str, "chunk": {...}}`` rows in,
+        the same rows with the chunk filled in out (input order kept)."""
+        jobs = [ChunkJob(r["document"], Chunk.model_validate(r["chunk"])) for r in records]
+        done = {c.id: c for c in self.stream(jobs)}
+        return [{**r, "chunk": done[j.chunk.id].model_dump(mode="json")}
+                for r, j in zip(records, jobs, strict=True)]
