@@ -23,9 +23,14 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from qaforge.cli import generate
+    from qaforge.cli import generate, models, refine, review, run
 
     cli.add_command(generate.command)
+    cli.add_command(run.command)
+    cli.add_command(review.command)
+    cli.add_command(refine.refine_command)
+    cli.add_command(refine.export_command)
+    cli.add_command(models.command)
 
 
 _register()

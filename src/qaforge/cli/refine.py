@@ -1,0 +1,172 @@
+"""``qaforge refine`` (stage 3) and ``qaforge export``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, cast
+
+import click
+from rich.panel import Panel
+from rich.table import Table
+
+from qaforge.cli.common import (
+    config_option,
+    console,
+    fail,
+    friendly_errors,
+    judge_options,
+    judge_overrides,
+    llm_options,
+    llm_overrides,
+    settings_from,
+)
+from qaforge.config import Settings
+from qaforge.export import FORMATS, ExportError, ExportFormat, export_dataset
+from qaforge.llm import LLMClient, make_client
+from qaforge.progress import Reporter
+from qaforge.refine import RefineSummary, refine_workdir
+from qaforge.refine.report import DEMO_JUDGE_WARNING
+
+REFINE_EXAMPLES = """\b
+Examples:
+  qaforge refine work/                                  # judge with the default model
+  qaforge refine work/ --judge-model ~/models/qwen2.5-1.5b-instruct-q4_k_m.gguf
+  qaforge refine work/ --judge-backend openai --judge-base-url http://127.0.0.1:8000/v1 \\
+      --judge-model Qwen/Qwen2.5-7B-Instruct
+  qaforge refine work/ --no-correct                     # judge only; flagged drafts are skipped
+  qaforge refine work/ --system-prompt "You answer questions about our manuals."
+
+Writes WORKDIR/cleaned_finetune.jsonl and WORKDIR/evaluation.json; never changes the
+suggestions files. Re-running resumes: verdicts are cached in WORKDIR/.qaforge/, so only
+pairs that changed are judged again. Exit code 1 when a suggestions file could not be read
+or model calls failed (everything else is still written).
+"""
+
+EXPORT_EXAMPLES = """\b
+Examples:
+  qaforge export work/                                  # -> work/export/train.jsonl + README.md
+  qaforge export work/ --format sharegpt --split 0.9 -o dataset/
+  qaforge export work/ --format alpaca --split 0.8 --seed 13
+"""
+
+
+class StageProgress:
+    """Adapts ``refine_workdir``'s ``progress(stage, done, total)`` to a :class:`Reporter`."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        self.reporter = reporter
+        self.stage = ""
+        self.done = 0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self.stage:
+            self.reporter.phase(stage, total)
+            self.stage, self.done = stage, 0
+        if done > self.done:
+            self.reporter.advance(done - self.done)
+            self.done = done
+
+
+def refine_settings(params: dict[str, Any], workdir: Path) -> Settings:
+    return settings_from(params, {
+        "llm": llm_overrides(params),
+        "judge": judge_overrides(params),
+        "refine": {"correct_reviewed": params.get("correct_reviewed"),
+                   "correct": params.get("correct"),
+                   "system_prompt": params.get("system_prompt")},
+    }, search_dirs=(workdir,))
+
+
+def start_judge(settings: Settings) -> LLMClient:
+    client = make_client(settings.judge_llm())
+    console.print(f"judge: {client.backend} · {client.model}", highlight=False, markup=False)
+    if client.is_demo_model:
+        console.print(Panel(DEMO_JUDGE_WARNING, title="demo judge", border_style="yellow"))
+    return client
+
+
+def print_refine_summary(summary: RefineSummary, workdir: Path) -> None:
+    table = Table(title="refine", show_header=False, title_justify="left")
+    for name, value in summary.rows():
+        table.add_row(name, value)
+    console.print(table)
+    for error in summary.files_failed:
+        console.print(f"[red]not read:[/] {error}", highlight=False, soft_wrap=True)
+    if summary.warnings:
+        console.print(f"[yellow]{len(summary.warnings)} warning(s)[/] in suggestions files "
+                      f"(see evaluation.json); first: {summary.warnings[0]}",
+                      highlight=False, soft_wrap=True)
+    if summary.model_errors:
+        console.print(f"[red]{summary.model_errors} model call(s) failed[/]; those pairs were "
+                      "skipped. Run the same command again to retry them.", highlight=False)
+    if summary.demo_judge:
+        console.print("[yellow]demo judge:[/] the labels above came from the bundled demo model "
+                      "and did not decide anything; see evaluation.json.", highlight=False)
+    console.print(f"dataset: {summary.dataset_path}  ·  report: {summary.evaluation_path}  ·  "
+                  f"next: qaforge export {workdir}", highlight=False, markup=False,
+                  soft_wrap=True)
+
+
+@click.command("refine", epilog=REFINE_EXAMPLES)
+@click.argument("workdir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@judge_options
+@click.option("--correct-reviewed", is_flag=True, default=None,
+              help="Also let the model rewrite flagged pairs a person accepted or edited.")
+@click.option("--correct/--no-correct", "correct", default=None,
+              help="Rewrite flagged drafts with the model (default) or skip them.")
+@click.option("--system-prompt", default=None,
+              help="System message to put first in every dataset row.")
+@llm_options
+@config_option
+@friendly_errors
+def refine_command(workdir: Path, **params: Any) -> None:
+    """Stage 3: judge, correct and filter the pairs into a fine-tuning dataset.
+
+    Reads every WORKDIR/output_json/*_suggestions.json as it is on disk (rejected pairs
+    are dropped, a person's free-text pairs are parsed), removes duplicates, checks each
+    answer against its passage and each question's form, has a judge label every pair
+    Clear / Unclear / Needs Improvement, rewrites flagged drafts, and writes
+    WORKDIR/cleaned_finetune.jsonl and WORKDIR/evaluation.json.
+    """
+    settings = refine_settings(params, workdir)
+    with start_judge(settings) as judge:
+        reporter = Reporter.for_console(console)
+        try:
+            summary = refine_workdir(workdir, judge=judge, settings=settings.refine,
+                                     progress=StageProgress(reporter))
+        finally:
+            reporter.close()
+    print_refine_summary(summary, workdir)
+    if not summary.ok or summary.model_errors:
+        sys.exit(1)
+
+
+@click.command("export", epilog=EXPORT_EXAMPLES)
+@click.argument("workdir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="messages",
+              show_default=True, help="Row format: messages (TRL), alpaca, or sharegpt.")
+@click.option("--split", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
+              default=None, help="Fraction for train.jsonl; the rest goes to validation.jsonl.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split.")
+@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder (default: WORKDIR/export).")
+@friendly_errors
+def export_command(workdir: Path, fmt: str, split: float | None, seed: int,
+                   output: Path | None) -> None:
+    """Convert WORKDIR/cleaned_finetune.jsonl for a trainer, with a dataset card.
+
+    Writes train.jsonl (and validation.jsonl with --split) and README.md, a dataset card
+    with the sources, models, counts and judge labels from WORKDIR/evaluation.json.
+    """
+    try:
+        result = export_dataset(workdir, fmt=cast(ExportFormat, fmt), output=output,
+                                split=split, seed=seed)
+    except ExportError as exc:
+        fail(str(exc))
+        return
+    parts = f"{result.train} train" + (f", {result.validation} validation"
+                                       if split is not None else "")
+    console.print(f"exported {parts} rows ({result.format}) to {result.output}: "
+                  + ", ".join(p.name for p in result.files), highlight=False, markup=False,
+                  soft_wrap=True)

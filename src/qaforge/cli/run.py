@@ -1,0 +1,106 @@
+"""``qaforge run``: stage 1 then stage 3 in one process, with one engine start."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from qaforge.cli.common import (
+    config_option,
+    console,
+    friendly_errors,
+    judge_options,
+    judge_overrides,
+    llm_options,
+    llm_overrides,
+    settings_from,
+)
+from qaforge.cli.generate import generate_options, print_generate_summary, start_client
+from qaforge.cli.refine import StageProgress, print_refine_summary, start_judge
+from qaforge.config import Settings
+from qaforge.llm import LLMClient
+from qaforge.progress import Reporter
+from qaforge.refine import refine_workdir
+from qaforge.runners.local import run_generate
+
+EXAMPLES = """\b
+Examples:
+  qaforge run docs/ -o work/                       # generate, then refine, bundled demo model
+  qaforge run docs/ -o work/ --review              # stop after generate to review first
+  qaforge run docs/ -o work/ -m ~/models/qwen2.5-7b-instruct-q4_k_m.gguf
+  qaforge run docs/ -o work/ --judge-model ~/models/qwen2.5-14b-instruct-q4_k_m.gguf
+
+Human review is optional between the stages: with --review the run stops after generate
+and says how to review and continue. Re-running resumes both stages.
+"""
+
+
+def run_settings(params: dict[str, Any]) -> Settings:
+    workdir: Path = params["workdir"]
+    return settings_from(params, {
+        "llm": llm_overrides(params),
+        "judge": judge_overrides(params),
+        "generate": {"pairs_per_chunk": params.get("pairs"),
+                     "chunk_tokens": params.get("chunk_tokens"),
+                     "password": params.get("password"), "ocr": params.get("ocr"),
+                     "retry_failed": params.get("retry_failed")},
+        "refine": {"correct_reviewed": params.get("correct_reviewed"),
+                   "system_prompt": params.get("system_prompt")},
+    }, search_dirs=(workdir,))
+
+
+@click.command("run", epilog=EXAMPLES)
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@generate_options
+@click.option("--review", "stop_for_review", is_flag=True,
+              help="Stop after generate so a person can review before refine.")
+@click.option("--correct-reviewed", is_flag=True, default=None,
+              help="Also let the model rewrite flagged pairs a person accepted or edited.")
+@click.option("--system-prompt", default=None,
+              help="System message to put first in every dataset row.")
+@llm_options
+@judge_options
+@config_option
+@friendly_errors
+def command(inputs: tuple[Path, ...], stop_for_review: bool, **params: Any) -> None:
+    """Stages 1 and 3: PDFs to a judged fine-tuning dataset in one command.
+
+    Writes WORKDIR/output_json/*_suggestions.json, then WORKDIR/cleaned_finetune.jsonl and
+    WORKDIR/evaluation.json. The engine starts once and serves both stages unless the
+    judge is a different model.
+    """
+    settings = run_settings(params)
+    workdir: Path = params["workdir"]
+    clients: list[LLMClient] = []
+    try:
+        generator = start_client(settings)
+        clients.append(generator)
+        summary = run_generate(inputs, workdir, client=generator, settings=settings.generate,
+                               reporter=Reporter.for_console(console))
+        print_generate_summary(summary, workdir)
+        if stop_for_review:
+            console.print(f"review the pairs with `qaforge review {workdir}` (or edit the JSON "
+                          f"files by hand), then continue with `qaforge refine {workdir}`.",
+                          highlight=False, markup=False)
+            sys.exit(0 if summary.ok else 1)
+        if settings.judge_is_generator:
+            judge = generator
+        else:
+            generator.close()  # free the cores (and memory) before the judge starts
+            judge = start_judge(settings)
+            clients.append(judge)
+        reporter = Reporter.for_console(console)
+        try:
+            refined = refine_workdir(workdir, judge=judge, settings=settings.refine,
+                                     progress=StageProgress(reporter))
+        finally:
+            reporter.close()
+        print_refine_summary(refined, workdir)
+    finally:
+        for client in clients:
+            client.close()
+    if not summary.ok or not refined.ok or refined.model_errors:
+        sys.exit(1)

@@ -1,0 +1,109 @@
+"""JSON views of suggestions files for the review page (what the browser receives).
+
+Every string here is untrusted (PDF text, model output, hand edits); the page inserts
+them as text nodes only, never as HTML.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qaforge.fileio import JsonFileError
+from qaforge.records import Chunk, Suggestion
+from qaforge.review.support import support_spans, to_utf16_spans
+from qaforge.suggestions import LoadedSuggestions
+
+STATUSES = ("draft", "accepted", "edited", "rejected")
+
+
+def chunk_kind(chunk: Chunk) -> str:
+    """``pairs``, ``text`` (a hand-written string of pairs) or ``pending`` (not generated)."""
+    if isinstance(chunk.suggestions, str):
+        return "text"
+    if chunk.state == "pending" and not chunk.suggestions:
+        return "pending"
+    return "pairs"
+
+
+def pair_view(pair: Suggestion, chunk_text: str) -> dict[str, Any]:
+    """A pair with every field it has on disk (so undo can restore it whole) plus highlights."""
+    spans = to_utf16_spans(support_spans(pair.answer, chunk_text), chunk_text)
+    return {**pair.model_dump(mode="json"), "support": [list(span) for span in spans]}
+
+
+def chunk_view(chunk: Chunk, index: int) -> dict[str, Any]:
+    kind = chunk_kind(chunk)
+    pairs = chunk.suggestions if isinstance(chunk.suggestions, list) else []
+    return {
+        "id": chunk.id,
+        "index": index,
+        "pages": list(chunk.pages),
+        "headings": list(chunk.headings),
+        "text": chunk.text,
+        "state": chunk.state,
+        "kind": kind,
+        "error": chunk.error,
+        "raw": chunk.raw,
+        "pairs": [pair_view(pair, chunk.text) for pair in pairs],
+        "suggestions_text": chunk.suggestions if isinstance(chunk.suggestions, str) else None,
+    }
+
+
+def _counts(loaded: LoadedSuggestions) -> dict[str, Any]:
+    statuses = dict.fromkeys(STATUSES, 0)
+    kinds = {"pairs": 0, "text": 0, "pending": 0}
+    failed = 0
+    for chunk in loaded.data.chunks:
+        kinds[chunk_kind(chunk)] += 1
+        failed += chunk.state == "failed"
+        if isinstance(chunk.suggestions, list):
+            for pair in chunk.suggestions:
+                statuses[pair.status] += 1
+    total = sum(statuses.values())
+    return {
+        "chunks": len(loaded.data.chunks),
+        "pending_chunks": kinds["pending"],
+        "text_chunks": kinds["text"],
+        "failed_chunks": failed,
+        "pairs": total,
+        "reviewed": total - statuses["draft"],
+        "status_counts": statuses,
+    }
+
+
+def document_summary(name: str, loaded: LoadedSuggestions) -> dict[str, Any]:
+    """Progress and health of one suggestions file (the sidebar entry)."""
+    return {
+        "id": name,
+        "source": loaded.data.source.file,
+        "revision": loaded.revision,
+        "error": None,
+        "problems": [str(problem) for problem in loaded.problems],
+        # update_suggestions refuses to rewrite a file with entries that do not validate
+        "read_only": bool(loaded.rejected_entries),
+        **_counts(loaded),
+    }
+
+
+def error_summary(name: str, error: JsonFileError | str) -> dict[str, Any]:
+    """Sidebar entry for a file that cannot be served (does not parse, or is refused)."""
+    if isinstance(error, JsonFileError):
+        detail = {"message": error.reason, "line": error.line, "column": error.column,
+                  "text": str(error)}
+    else:
+        detail = {"message": error, "line": None, "column": None, "text": f"{name}: {error}"}
+    return {"id": name, "source": name, "revision": None, "error": detail, "problems": [],
+            "read_only": True, "chunks": 0, "pending_chunks": 0, "text_chunks": 0,
+            "failed_chunks": 0, "pairs": 0, "reviewed": 0,
+            "status_counts": dict.fromkeys(STATUSES, 0)}
+
+
+def document_view(name: str, loaded: LoadedSuggestions) -> dict[str, Any]:
+    generator = loaded.data.generator
+    return {
+        **document_summary(name, loaded),
+        "generator": {"backend": generator.backend, "model": generator.model,
+                      "prompt": generator.prompt},
+        "pages": loaded.data.source.pages,
+        "chunk_list": [chunk_view(chunk, i) for i, chunk in enumerate(loaded.data.chunks)],
+    }

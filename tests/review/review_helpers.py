@@ -1,0 +1,60 @@
+"""Builders for review tests: suggestions files made from records, as generate writes them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from qaforge.records import Chunk, GeneratorInfo, Source, Suggestion, SuggestionsFile
+
+MANUAL_CHUNKS: list[dict[str, Any]] = [
+    {
+        "headings": ["1 Introduction"], "pages": [1, 1],
+        "text": "The Model 7 pump moves up to 40 litres of water per minute. It runs on a "
+                "12 volt battery and weighs 3.2 kilograms.\nThe housing is made of "
+                "glass-fibre reinforced nylon.",
+        "pairs": [("How much water can the Model 7 pump move per minute?",
+                   "up to 40 litres of water per minute"),
+                  ("What powers the Model 7 pump?", "A 12 volt battery powers it."),
+                  ("What is the housing made of?", "Glass-fibre reinforced nylon.")],
+    },
+    {
+        "headings": ["2 Maintenance", "2.1 Filters"], "pages": [2, 3],
+        "text": "Clean the intake filter every 50 hours of use. Replace the filter when the "
+                "mesh is torn.\nNever run the pump dry: the seal overheats within a minute.",
+        "pairs": [("How often should the intake filter be cleaned?", "Every 50 hours of use."),
+                  ("Why must the pump never run dry?",
+                   "Because the seal overheats within a minute.")],
+    },
+    {
+        "headings": ["3 Warranty"], "pages": [4, 4], "state": "pending",
+        "text": "The warranty covers two years from the date of purchase.",
+        "pairs": [],
+    },
+]
+SEED_TEXT = ("**Question 1:** What colour is the status light when charging?\n"
+             "**Answer 1:** It is amber while charging.\n")
+
+
+def build_file(source: str, chunks: list[dict[str, Any]]) -> SuggestionsFile:
+    """A suggestions file as generate would write it, from plain chunk descriptions."""
+    built = []
+    for spec in chunks:
+        chunk_id = Chunk.make_id(spec["text"], spec["headings"])
+        pairs: list[Suggestion] | str
+        if isinstance(spec["pairs"], str):
+            pairs = spec["pairs"]
+        else:
+            pairs = [Suggestion(id=Suggestion.make_id(chunk_id, q, i), question=q, answer=a,
+                                status=(spec.get("statuses") or ["draft"] * 9)[i])
+                     for i, (q, a) in enumerate(spec["pairs"])]
+        built.append(Chunk(id=chunk_id, pages=spec["pages"], headings=spec["headings"],
+                           text=spec["text"], suggestions=pairs,
+                           state=spec.get("state", "generated")))
+    return SuggestionsFile(source=Source(file=source, sha256="0" * 64, pages=4),
+                           generator=GeneratorInfo(backend="fake", model="fake", prompt="qa/v1"),
+                           chunks=built)
+
+
+WriteDoc = Callable[[str, list[dict[str, Any]]], Path]
