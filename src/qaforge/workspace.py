@@ -25,8 +25,12 @@ from qaforge.records import (
     SuggestionsFile,
     suggestions_filename,
 )
-from qaforge.suggestions import load_suggestions, suggestions_dir, update_suggestions, \
-    write_suggestions
+from qaforge.suggestions import (
+    load_suggestions,
+    suggestions_dir,
+    update_suggestions,
+    write_suggestions,
+)
 
 STATE_DIR = ".qaforge"
 
@@ -95,43 +99,61 @@ def merge_chunks(old: SuggestionsFile, new_chunks: list[Chunk]) -> tuple[list[Ch
     return merged + stale, len(stale)
 
 
-def prepare_document(pdf: Path, out_path: Path, *,
-                     extract: Callable[[Path], Document],
-                     chunk: Callable[[Document], list[Chunk]],
-                     generator: GeneratorInfo) -> Prepared:
-    """Make sure ``out_path`` holds this PDF's chunks, without losing anything a person did.
+@dataclass(slots=True)
+class DocumentPlan:
+    """What :func:`plan_document` found for one PDF before any extraction.
 
-    * no file yet: extract, chunk, write every chunk as ``pending``;
-    * file for the same PDF bytes: leave it alone (resume picks up its pending chunks);
-    * file for different bytes: re-extract and merge (see :func:`merge_chunks`);
-    * file that does not parse: report it and leave it untouched.
+    ``done`` is set when nothing needs extracting (the file is for the same PDF bytes, or it
+    does not parse); otherwise the PDF must be extracted and chunked, and ``existing`` is the
+    file to merge into (``None``: there is no file yet).
     """
-    from qaforge.extract import ExtractionError
 
+    pdf: Path
+    path: Path
+    sha256: str
+    existing: SuggestionsFile | None = None
+    done: Prepared | None = None
+
+    @property
+    def needs_extraction(self) -> bool:
+        return self.done is None
+
+
+def plan_document(pdf: Path, out_path: Path) -> DocumentPlan:
+    """Decide from the suggestions file on disk whether ``pdf`` needs extracting.
+
+    * no file yet: extract (``existing`` is ``None``);
+    * file for the same PDF bytes: nothing to do (resume picks up its pending chunks);
+    * file for different bytes: extract and merge into ``existing``;
+    * file that does not parse: report it (``done`` is ``failed``) and leave it untouched.
+    """
     sha = sha256_file(pdf)
-    existing = None
-    if out_path.exists():
-        try:
-            existing = load_suggestions(out_path)
-        except JsonFileError as exc:
-            return Prepared(pdf, out_path, "failed", message=f"{exc} (file left untouched; "
-                            "fix or delete it to regenerate)")
-        if existing.data.source.sha256 == sha:
-            data = existing.data
-            return Prepared(pdf, out_path, "unchanged", data.source.pages, len(data.chunks))
+    if not out_path.exists():
+        return DocumentPlan(pdf, out_path, sha)
     try:
-        document = extract(pdf)
-    except ExtractionError as exc:
-        return Prepared(pdf, out_path, "failed", message=str(exc))
-    chunks = chunk(document)
-    warnings = tuple(document.warnings)
+        existing = load_suggestions(out_path).data
+    except JsonFileError as exc:
+        return DocumentPlan(pdf, out_path, sha, done=Prepared(
+            pdf, out_path, "failed", message=f"{exc} (file left untouched; fix or delete it "
+            "to regenerate)"))
+    if existing.source.sha256 == sha:
+        return DocumentPlan(pdf, out_path, sha, existing, done=Prepared(
+            pdf, out_path, "unchanged", existing.source.pages, len(existing.chunks)))
+    return DocumentPlan(pdf, out_path, sha, existing)
+
+
+def store_document(plan: DocumentPlan, *, pages: int, chunks: list[Chunk],
+                   warnings: Iterable[str], generator: GeneratorInfo) -> Prepared:
+    """Write (no file yet) or merge (see :func:`merge_chunks`) an extracted PDF's chunks."""
+    pdf, out_path = plan.pdf, plan.path
+    notes = tuple(w if w.startswith(pdf.name) else f"{pdf.name}: {w}" for w in warnings)
     if not chunks:
-        warnings += (f"{pdf.name}: no text to chunk",)
-    source = Source(file=pdf.name, sha256=sha, pages=document.pages)
-    if existing is None:
+        notes += (f"{pdf.name}: no text to chunk",)
+    source = Source(file=pdf.name, sha256=plan.sha256, pages=pages)
+    if plan.existing is None:
         data = SuggestionsFile(source=source, generator=generator, chunks=chunks)
         write_suggestions(out_path, data, expected_revision=None)
-        return Prepared(pdf, out_path, "new", document.pages, len(chunks), warnings=warnings)
+        return Prepared(pdf, out_path, "new", pages, len(chunks), warnings=notes)
 
     def change(current: SuggestionsFile) -> int:
         current.chunks, stale = merge_chunks(current, chunks)
@@ -142,8 +164,26 @@ def prepare_document(pdf: Path, out_path: Path, *,
     note = f"{pdf.name}: the PDF changed since its suggestions were made; re-chunked"
     if stale:
         note += f", kept {stale} reviewed chunk(s) that are no longer in it (marked stale)"
-    return Prepared(pdf, out_path, "changed", document.pages, len(chunks), message=note,
-                    warnings=warnings)
+    return Prepared(pdf, out_path, "changed", pages, len(chunks), message=note, warnings=notes)
+
+
+def prepare_document(pdf: Path, out_path: Path, *,
+                     extract: Callable[[Path], Document],
+                     chunk: Callable[[Document], list[Chunk]],
+                     generator: GeneratorInfo) -> Prepared:
+    """Make sure ``out_path`` holds this PDF's chunks, without losing anything a person did:
+    :func:`plan_document`, then extract and chunk when needed, then :func:`store_document`."""
+    from qaforge.extract import ExtractionError
+
+    plan = plan_document(pdf, out_path)
+    if plan.done is not None:
+        return plan.done
+    try:
+        document = extract(pdf)
+    except ExtractionError as exc:
+        return Prepared(pdf, out_path, "failed", message=str(exc))
+    return store_document(plan, pages=document.pages, chunks=chunk(document),
+                          warnings=document.warnings, generator=generator)
 
 
 def output_path(workdir: Path, name: str) -> Path:

@@ -100,6 +100,9 @@ def print_refine_summary(summary: RefineSummary, workdir: Path) -> None:
     if summary.model_errors:
         console.print(f"[red]{summary.model_errors} model call(s) failed[/]; those pairs were "
                       "skipped. Run the same command again to retry them.", highlight=False)
+    if summary.dataset_rows == 0:
+        console.print("[yellow]no pair made it into the dataset[/]: evaluation.json says why "
+                      "for each one.", highlight=False)
     if summary.demo_judge:
         console.print("[yellow]demo judge:[/] the labels above came from the bundled demo model "
                       "and did not decide anything; see evaluation.json.", highlight=False)

@@ -1,0 +1,125 @@
+"""Send JSON-schema requests through an :class:`LLMClient`, with the cache and one retry.
+
+Shared by the judge and the corrector. A reply is parsed tolerantly (code fences and text
+around the object are stripped) and validated; a reply that fails is retried once with the
+error shown to the model; what still fails is returned as an error, never raised, and never
+cached (so a later run tries again).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from qaforge.llm.base import ChatRequest, Completion, LLMClient, LLMError
+from qaforge.refine.cache import ReplyStore, request_key
+
+_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.IGNORECASE)
+RAW_KEEP = 400
+
+
+@dataclass(slots=True)
+class Reply:
+    """A validated reply (``value``), or why there is none (``error``)."""
+
+    value: dict[str, Any] | None = None
+    error: str | None = None
+    cached: bool = False
+    raw: str = ""
+
+
+def extract_json_object(text: str) -> Any:
+    """The JSON object in ``text``; tolerates code fences and chatter around it."""
+    stripped = _FENCE.sub("", text.strip())
+    try:
+        return json.loads(stripped)
+    except ValueError:
+        start, end = stripped.find("{"), stripped.rfind("}")
+        if start < 0 or end <= start:
+            raise ValueError("no JSON object in the reply") from None
+        return json.loads(stripped[start:end + 1])
+
+
+def validate_reply(text: str, model: type[BaseModel]) -> dict[str, Any]:
+    """Parse and validate ``text``; raise ``ValueError`` with a short reason."""
+    try:
+        data = extract_json_object(text)
+    except ValueError as exc:
+        raise ValueError(f"not JSON ({exc})") from None
+    try:
+        return model.model_validate(data).model_dump(mode="json")
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "reply"
+        raise ValueError(f"{where}: {err['msg']}") from None
+
+
+def _retry_request(request: ChatRequest, bad_reply: str, error: str) -> ChatRequest:
+    messages = [*request.messages,
+                {"role": "assistant", "content": bad_reply[:2000]},
+                {"role": "user", "content": f"That reply is not usable ({error}). Reply again "
+                                            "with the JSON object only, exactly as asked."}]
+    return ChatRequest(messages=messages, schema=request.schema, schema_name=request.schema_name,
+                       max_tokens=request.max_tokens, temperature=request.temperature,
+                       seed=request.seed, tag=f"{request.tag}:retry")
+
+
+def ask_json(client: LLMClient, requests: Sequence[ChatRequest], model: type[BaseModel], *,
+             kind: str, cache: ReplyStore | None = None,
+             on_done: Callable[[int], None] | None = None) -> list[Reply]:
+    """Answer every request (cache first), in input order; ``on_done(n)`` reports progress."""
+    replies: list[Reply | None] = [None] * len(requests)
+    keys = [request_key(kind, client, r) for r in requests]
+    todo: list[int] = []
+    for i, key in enumerate(keys):
+        hit = cache.get(key) if cache is not None else None
+        if hit is not None:
+            replies[i] = Reply(value=hit, cached=True)
+        else:
+            todo.append(i)
+    if on_done and len(todo) < len(requests):
+        on_done(len(requests) - len(todo))
+
+    retry: dict[int, ChatRequest] = {}
+    first_errors: dict[int, str] = {}
+    for position, result in client.stream([requests[i] for i in todo]):
+        i = todo[position]
+        reply = _interpret(result, model)
+        if reply.value is None and isinstance(result, Completion):
+            retry[i] = _retry_request(requests[i], result.text, reply.error or "")
+            first_errors[i] = reply.error or ""
+            continue
+        _finish(replies, i, reply, cache, keys[i], kind, on_done)
+
+    order = list(retry)
+    for position, result in client.stream([retry[i] for i in order]):
+        i = order[position]
+        reply = _interpret(result, model)
+        if reply.value is None:
+            reply.error = (f"reply could not be parsed after one retry: {first_errors[i]}; "
+                           f"then: {reply.error}")
+        _finish(replies, i, reply, cache, keys[i], kind, on_done)
+    return [r if r is not None else Reply(error="no reply") for r in replies]
+
+
+def _interpret(result: Completion | LLMError, model: type[BaseModel]) -> Reply:
+    if isinstance(result, LLMError):
+        return Reply(error=f"model call failed: {result}")
+    try:
+        return Reply(value=validate_reply(result.text, model), raw=result.text)
+    except ValueError as exc:
+        return Reply(error=str(exc), raw=result.text[:RAW_KEEP])
+
+
+def _finish(replies: list[Reply | None], i: int, reply: Reply, cache: ReplyStore | None,
+            key: str, kind: str, on_done: Callable[[int], None] | None) -> None:
+    replies[i] = reply
+    if reply.value is not None and cache is not None:
+        cache.put(key, kind, reply.value)
+    if on_done:
+        on_done(1)

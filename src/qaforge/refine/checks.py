@@ -1,0 +1,93 @@
+"""Question-form checks that need no model (SPEC, stage 3).
+
+A fine-tuned model never sees the passage, so a question must be a real question, stand on
+its own (no "in the text", "according to the passage", "the author"), and not be a copy of
+its answer. Each failure is an :class:`Issue` naming the half of the pair to fix.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from rapidfuzz import fuzz
+
+from qaforge.refine.record import Issue, PairRecord
+
+_QUESTION_WORD_LIST = """
+what how why when where which who whom whose is are am was were do does did can could should
+would will shall may might must has have had explain describe list name give define compare
+contrast summarize summarise outline identify state discuss calculate find show write provide
+"""
+_QUESTION_WORDS = frozenset(_QUESTION_WORD_LIST.split())
+
+# phrases that only make sense next to the passage the question was written from
+_CONTEXT_BOUND = re.compile(
+    r"\b(?:"
+    r"(?:in|from|of|within|by|according to|based on|per|as (?:stated|described|mentioned|"
+    r"shown|given|discussed) in) (?:the|this|that|above|given|provided|following) "
+    r"(?:given |provided |above |following )?"
+    r"(?:text|passage|excerpt|extract|document|article|paragraph|context|snippet|chunk|"
+    r"reading|material|source|section above)"
+    r"|(?:this|the given|the provided|the above|the following) (?:text|passage|excerpt|"
+    r"document|article|paragraph|context|snippet|chunk|paper|section|chapter)"
+    r"|the authors?\b(?!\s+of\b)(?!['’]s\s+name)"
+    r"|(?:mentioned|described|discussed|shown|stated|listed|given) (?:above|below|earlier|here)"
+    r"|the passage|the excerpt"
+    r"|the (?:text|document|article|paragraph|context|section|chapter|paper|authors?) "
+    r"(?:says?|said|states?|stated|mentions?|mentioned|describes?|described|suggests?|"
+    r"discuss(?:es)?|explains?|indicates?|claims?|notes?|argues?|refers? to|tells?|shows?)\b"
+    r")",
+    re.IGNORECASE)
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+MIN_QUESTION_CHARS = 10
+COPY_SIMILARITY = 0.9
+
+
+def normalise(text: str) -> str:
+    """Case-, accent- and punctuation-insensitive form used by the checks and dedup."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(_WORD.findall(text))
+
+
+def question_issues(question: str, answer: str) -> list[Issue]:
+    """Everything wrong with the pair's form; empty when it passes."""
+    issues: list[Issue] = []
+    q = question.strip()
+    words = _WORD.findall(q.casefold())
+    if not q:
+        return [Issue(code="empty_question", message="the question is empty")]
+    if not answer.strip():
+        issues.append(Issue(code="empty_answer", message="the answer is empty", target="answer"))
+    if len(q) < MIN_QUESTION_CHARS or len(words) < 3:
+        issues.append(Issue(code="too_short", message=f"the question is too short ({q!r})"))
+    elif not (q.endswith("?") or (words and words[0] in _QUESTION_WORDS)):
+        issues.append(Issue(code="not_a_question",
+                            message="not a question: it neither ends with '?' nor opens with "
+                                    "a question word or an instruction"))
+    match = _CONTEXT_BOUND.search(q)
+    if match:
+        issues.append(Issue(code="not_standalone",
+                            message=f"refers to a passage the reader will not see "
+                                    f"({match.group(0)!r})"))
+    if answer.strip() and _is_copy(q, answer):
+        issues.append(Issue(code="answer_copies_question",
+                            message="the answer repeats the question instead of answering it",
+                            target="answer"))
+    return issues
+
+
+def _is_copy(question: str, answer: str) -> bool:
+    q, a = normalise(question), normalise(answer)
+    if not q or not a:
+        return False
+    return q == a or fuzz.ratio(q, a) >= COPY_SIMILARITY * 100
+
+
+def check_questions(records: list[PairRecord]) -> list[PairRecord]:
+    """Step: record the form issues of every pair still in the running."""
+    for record in records:
+        if record.active:
+            record.issues = question_issues(record.question, record.answer)
+    return records

@@ -1,0 +1,238 @@
+"""Steps 4 and 5: decide what each judged pair needs, and correct the flagged ones.
+
+A pair is flagged when the judge does not call it ``Clear``, when a question-form check
+fails, or when too little of its answer is found in the chunk. Flagged drafts are rewritten
+with the chunk in view (the question, and the answer when it is the problem), checked and
+judged again, and kept only if the rewrite is now ``Clear``; otherwise they are skipped with
+the reason. Pairs a person accepted or edited are never rewritten unless asked
+(``correct_reviewed``): they stay in the dataset as the person left them, with the judge's
+disagreement reported. With the demo judge (``advisory``) the deterministic checks decide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from qaforge.llm.base import ChatRequest, LLMClient
+from qaforge.prompts import load_prompt
+from qaforge.refine.cache import ReplyStore
+from qaforge.refine.calls import ask_json
+from qaforge.refine.checks import question_issues
+from qaforge.refine.grounding import grounding_of
+from qaforge.refine.judge import Candidate, Judge, fit_passage, pages_text, passage_budget
+from qaforge.refine.record import Correction, Grounding, Issue, PairRecord, Verdict
+
+CORRECT_PROMPT = "correct/v1"
+QUESTION_MAX = 250
+ANSWER_MAX = 700
+CORRECT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"question": {"type": "string", "minLength": 1, "maxLength": QUESTION_MAX},
+                   "answer": {"type": "string", "minLength": 1, "maxLength": ANSWER_MAX}},
+    "required": ["question", "answer"],
+    "additionalProperties": False,
+}
+CORRECT_MAX_TOKENS = 320
+_INSTRUCTIONS = {
+    "question": "Rewrite the question so that it stands on its own and the answer above "
+                "answers it exactly. Keep the answer as it is.",
+    "both": "Rewrite the question and the answer so that the answer is correct, complete and "
+            "supported by the passage.",
+}
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+class CorrectionReply(BaseModel):
+    question: str = Field(min_length=1)
+    answer: str = Field(min_length=1)
+
+    @field_validator("question", "answer", mode="after")
+    @classmethod
+    def _tidy(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("empty")
+        return value
+
+
+def describe_verdict(verdict: Verdict) -> str:
+    scores = ", ".join(f"{k} {v}" for k, v in verdict.scores.items() if v is not None)
+    return f"{verdict.label} ({scores})"
+
+
+def flags_for(record: PairRecord, verdict: Verdict | None, grounding: Grounding | None,
+              issues: list[Issue], min_grounding: float) -> list[str]:
+    """Why a pair (or a rewrite) is not good enough; empty when it is."""
+    flags = [issue.message for issue in issues]
+    if grounding is not None and grounding.score < min_grounding:
+        flags.append(f"only {grounding.score:.0%} of the answer is found in the passage "
+                     f"(minimum {min_grounding:.0%})")
+    if verdict is not None and not verdict.advisory:
+        if verdict.error:
+            flags.append(verdict.error)
+        elif verdict.label != "Clear":
+            why = f"judged {describe_verdict(verdict)}: {verdict.reason}"
+            if verdict.model_label == "Clear":
+                why += " (the model said Clear, but a score is below the threshold)"
+            flags.append(why)
+    return flags
+
+
+def correction_target(record: PairRecord, min_grounding: float) -> Literal["question", "both"]:
+    """Fix the question only, unless the answer is (part of) the problem."""
+    verdict = record.verdict
+    if any(issue.target == "answer" for issue in record.issues):
+        return "both"
+    if record.grounding is not None and record.grounding.score < min_grounding:
+        return "both"
+    if (verdict is not None and not verdict.advisory and verdict.error is None
+            and verdict.label == "Needs Improvement"):
+        return "both"
+    return "question"
+
+
+def decide(records: list[PairRecord], *, min_grounding: float, correct: bool,
+           correct_reviewed: bool) -> list[PairRecord]:
+    """Step: keep what passes, leave flagged pairs that may be corrected ``pending``."""
+    for record in records:
+        if not record.active:
+            continue
+        record.flags = flags_for(record, record.verdict, record.grounding, record.issues,
+                                 min_grounding)
+        verdict = record.verdict
+        if not record.flags:
+            record.decision, record.reason = "kept", _pass_reason(record)
+        elif verdict is not None and verdict.error and not verdict.advisory:
+            # the judge failed, not the pair: a rewrite would not be judged any better
+            record.decision, record.reason = _not_corrected(record, "no usable verdict")
+        elif record.reviewed and not correct_reviewed:
+            record.decision = "kept"
+            record.reason = (f"{record.status} by a person, so kept as is although flagged: "
+                             f"{'; '.join(record.flags)} (--correct-reviewed lets the model "
+                             "rewrite it)")
+        elif not correct:
+            record.decision, record.reason = _not_corrected(record, "correction is off")
+    return records
+
+
+def _pass_reason(record: PairRecord) -> str:
+    verdict = record.verdict
+    grounding = f"grounding {record.grounding.score:.2f}" if record.grounding else ""
+    if verdict is None or verdict.advisory:
+        return f"passes the deterministic checks ({grounding}); the demo judge did not decide"
+    return f"judged {describe_verdict(verdict)}; {grounding}"
+
+
+def _not_corrected(record: PairRecord, why: str) -> tuple[Literal["kept", "skipped"], str]:
+    flagged = "; ".join(record.flags)
+    if record.reviewed:
+        return "kept", f"{record.status} by a person, kept as is ({why}); it was flagged: {flagged}"
+    return "skipped", f"flagged: {flagged}; {why}"
+
+
+class Corrector:
+    """Rewrites the flagged pairs of a batch and has ``judge`` check the rewrites."""
+
+    def __init__(self, client: LLMClient, judge: Judge, cache: ReplyStore | None = None, *,
+                 min_grounding: float = 0.5, prompt: str = CORRECT_PROMPT,
+                 progress: ProgressFn | None = None) -> None:
+        self.client = client
+        self.judge = judge
+        self.cache = cache
+        self.min_grounding = min_grounding
+        self.prompt_name = prompt
+        self.template = load_prompt(prompt)
+        self.progress = progress
+        self.calls = 0
+
+    def request(self, record: PairRecord, target: str) -> ChatRequest:
+        reserve = (self.client.count_tokens(record.question + record.answer)
+                   + CORRECT_MAX_TOKENS + 400)
+        messages = self.template.render(
+            document=record.document, headings=" > ".join(record.headings) or "-",
+            pages=pages_text(record.pages),
+            text=fit_passage(record.chunk_text, self.client, passage_budget(self.client, reserve)),
+            question=record.question, answer=record.answer,
+            problems="; ".join(record.flags) or "unclear", instruction=_INSTRUCTIONS[target])
+        return ChatRequest(messages=messages, schema=CORRECT_SCHEMA, schema_name="pair",
+                           max_tokens=CORRECT_MAX_TOKENS, temperature=0.0, seed=0,
+                           tag=f"correct:{record.pair_id}")
+
+    def __call__(self, records: list[PairRecord]) -> list[PairRecord]:
+        """Step: correct every record left ``pending`` with flags by :func:`decide`."""
+        todo = [r for r in records if r.active and r.flags]
+        if not todo:
+            return records
+        total, done = len(todo), 0
+
+        def on_done(n: int) -> None:
+            nonlocal done
+            done += n
+            if self.progress:
+                self.progress("correct", done, total)
+
+        targets = [correction_target(r, self.min_grounding) for r in todo]
+        replies = ask_json(self.client, [self.request(r, t) for r, t in zip(todo, targets,
+                                                                             strict=True)],
+                           CorrectionReply, kind="correct", cache=self.cache, on_done=on_done)
+        self.calls += sum(1 for r in replies if not r.cached)
+        rewritten: list[PairRecord] = []
+        for record, target, reply in zip(todo, targets, replies, strict=True):
+            if reply.value is None:
+                record.correction = Correction(target=target, error=f"corrector: {reply.error}")
+                record.decision, record.reason = _not_corrected(
+                    record, f"the correction failed ({reply.error})")
+                continue
+            question = reply.value["question"]
+            # when only the question was the problem the answer stays the one we had
+            answer = reply.value["answer"] if target == "both" else record.answer
+            record.correction = Correction(
+                question=question, answer=answer, target=target, cached=reply.cached,
+                grounding=grounding_of(answer, record.chunk_text),
+                issues=question_issues(question, answer))
+            rewritten.append(record)
+        self._rejudge(rewritten)
+        return records
+
+    def _rejudge(self, records: list[PairRecord]) -> None:
+        candidates = []
+        for record in records:
+            assert record.correction is not None
+            c = record.correction
+            candidates.append(Candidate(record, c.question, c.answer, c.grounding, c.issues))
+        verdicts: list[Verdict | None]
+        if self.judge.advisory:
+            # the demo judge cannot tell a good rewrite from a bad one: save the calls
+            verdicts = [None] * len(candidates)
+        else:
+            verdicts = list(self.judge.judge(candidates, stage="re-judge"))
+        for record, verdict in zip(records, verdicts, strict=True):
+            assert record.correction is not None
+            correction = record.correction
+            correction.verdict = verdict
+            unchanged = (correction.question.strip() == record.question.strip()
+                         and correction.answer.strip() == record.answer.strip())
+            remaining = flags_for(record, verdict, correction.grounding, correction.issues,
+                                  self.min_grounding)
+            if unchanged:
+                remaining.insert(0, "the rewrite is identical to the original")
+            original_flags = "; ".join(record.flags)
+            if not remaining:
+                record.decision = "corrected"
+                record.reason = (f"flagged: {original_flags}; the rewritten "
+                                 f"{'question' if correction.target == 'question' else 'pair'}"
+                                 f" passes ({_pass_reason_for(verdict, correction.grounding)})")
+            else:
+                record.decision, record.reason = _not_corrected(
+                    record, f"the rewrite is still not good enough: {'; '.join(remaining)}")
+
+
+def _pass_reason_for(verdict: Verdict | None, grounding: Grounding | None) -> str:
+    g = f"grounding {grounding.score:.2f}" if grounding else ""
+    if verdict is None or verdict.advisory:
+        return f"deterministic checks, {g}; the demo judge did not decide"
+    return f"judged {describe_verdict(verdict)}, {g}"

@@ -1,0 +1,79 @@
+"""Grounding without a model: how much of an answer can be found in its chunk.
+
+Two cheap signals, both recorded: a fuzzy span match (each answer sentence against its best
+matching stretch of the chunk, ``rapidfuzz.fuzz.partial_ratio_alignment``) and the share of
+the answer's content words that occur in the chunk. Neither proves an answer right, but a
+low score is strong evidence of an answer the chunk does not support; the judge sees it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rapidfuzz import fuzz
+
+from qaforge.refine.checks import normalise
+from qaforge.refine.record import Grounding, PairRecord
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\n+")
+_STOPWORD_LIST = """
+the a an and or but if then than that this these those there their they them with from into onto
+for of on in at by to as is are was were be been being has have had do does did not no yes
+it its it's which who whom whose what when where why how also such can could should would will
+may might must shall about over under more most less very just only other some any each both
+all per via using used use
+"""
+_STOPWORDS = frozenset(_STOPWORD_LIST.split())
+EVIDENCE_CHARS = 240
+# scripts written without spaces between words (or with particles glued to them), where a
+# "content word" is a whole phrase and word matching says nothing: there the span decides
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u0e00-\u0e7f]")
+
+
+def _content_words(text: str) -> list[str]:
+    return [w for w in normalise(text).split() if len(w) > 2 and w not in _STOPWORDS]
+
+
+def _stem(word: str) -> str:
+    # crude, language-neutral: "tuples"/"tuple", "defined"/"defines" share a 6-letter prefix
+    return word[:6]
+
+
+def grounding_of(answer: str, chunk_text: str) -> Grounding:
+    """Grounding of ``answer`` in ``chunk_text`` (1.0 = copied verbatim, 0.0 = nothing found)."""
+    chunk = normalise(chunk_text)
+    sentences = [normalise(s) for s in _SENTENCE_END.split(answer)]
+    sentences = [s for s in sentences if s]
+    if not chunk or not sentences:
+        return Grounding(score=0.0, span=0.0, words=0.0)
+    weighted = 0.0
+    best_score, evidence = -1.0, ""
+    for sentence in sentences:
+        alignment = fuzz.partial_ratio_alignment(sentence, chunk)
+        if alignment is None:
+            continue
+        weighted += alignment.score * len(sentence)
+        if alignment.score > best_score:
+            best_score = alignment.score
+            evidence = chunk[alignment.dest_start:alignment.dest_end]
+    span = weighted / (100.0 * sum(len(s) for s in sentences))
+    words = _content_words(answer)
+    unspaced = len(_UNSPACED.findall(answer)) > 0.3 * max(1, len(answer.replace(" ", "")))
+    if words and not unspaced:
+        chunk_words = set(chunk.split())
+        chunk_stems = {_stem(w) for w in chunk_words}
+        found = sum(1 for w in words if w in chunk_words or _stem(w) in chunk_stems)
+        word_share = found / len(words)
+    else:
+        word_share = span
+    span = min(1.0, max(0.0, span))
+    return Grounding(score=round((span + word_share) / 2, 4), span=round(span, 4),
+                     words=round(word_share, 4), evidence=evidence[:EVIDENCE_CHARS])
+
+
+def ground(records: list[PairRecord]) -> list[PairRecord]:
+    """Step: record the grounding of every pair still in the running."""
+    for record in records:
+        if record.active:
+            record.grounding = grounding_of(record.answer, record.chunk_text)
+    return records

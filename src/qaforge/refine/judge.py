@@ -1,0 +1,188 @@
+"""Step 3: an LLM judge scores every pair with its source chunk in view.
+
+The judge returns schema-constrained JSON (scores for clarity, coherence, relevance and
+groundedness, the seed's label, one reason); replies are validated with pydantic, retried
+once, and cached by content. The judge only labels: it never changes a pair's text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+
+from qaforge.llm.base import ChatRequest, LLMClient
+from qaforge.prompts import load_prompt
+from qaforge.refine.cache import ReplyStore
+from qaforge.refine.calls import ask_json
+from qaforge.refine.record import LABELS, Grounding, Issue, Label, PairRecord, Verdict
+
+JUDGE_PROMPT = "judge/v1"
+REASON_MAX = 200
+SCORE_NAMES = ("clarity", "coherence", "relevance", "groundedness")
+_SCORE_SCHEMA = {"type": "integer", "enum": [1, 2, 3, 4, 5]}
+
+JUDGE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    # scores before the reason: measured on this machine, small judges score better that way
+    "properties": {**{name: dict(_SCORE_SCHEMA) for name in SCORE_NAMES},
+                   "label": {"type": "string", "enum": list(LABELS)},
+                   "reason": {"type": "string", "minLength": 1, "maxLength": REASON_MAX}},
+    "required": [*SCORE_NAMES, "label", "reason"],
+    "additionalProperties": False,
+}
+#: room for the JSON above (about 60 tokens for the scores and label, the rest the reason)
+JUDGE_MAX_TOKENS = 160
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+class JudgeReply(BaseModel):
+    """What a judge must send back (validated; labels are matched loosely)."""
+
+    clarity: int = Field(ge=1, le=5)
+    coherence: int = Field(ge=1, le=5)
+    relevance: int = Field(ge=1, le=5)
+    groundedness: int = Field(ge=1, le=5)
+    label: Label
+    reason: str = Field(min_length=1)
+
+    @field_validator("label", mode="before")
+    @classmethod
+    def _loose_label(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            wanted = " ".join(value.replace("_", " ").split()).casefold()
+            for label in LABELS:
+                if label.casefold() == wanted:
+                    return label
+        return value
+
+    @field_validator("reason", mode="after")
+    @classmethod
+    def _short_reason(cls, value: str) -> str:
+        return " ".join(value.split())[:REASON_MAX]
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A question/answer to judge, with the record that gives it its chunk."""
+
+    record: PairRecord
+    question: str
+    answer: str
+    grounding: Grounding | None = None
+    issues: list[Issue] = field(default_factory=list)
+
+
+def describe_evidence(grounding: Grounding | None, issues: list[Issue]) -> str:
+    """The deterministic findings, in words the judge can use."""
+    parts = []
+    if grounding is not None:
+        parts.append(f"{grounding.words:.0%} of the answer's content words occur in the passage "
+                     f"and its closest stretch of the passage matches {grounding.span:.0%}")
+    parts.extend(issue.message for issue in issues)
+    return "; ".join(parts) if parts else "none"
+
+
+def fit_passage(text: str, client: LLMClient, budget_tokens: int) -> str:
+    """The chunk text for a prompt: cut to fit the model's context (rarely needed), and
+    unable to close the ``<passage>`` element it sits in (PDF text is untrusted)."""
+    text = text.replace("</passage>", "</ passage>")
+    tokens = client.count_tokens(text)
+    if tokens <= budget_tokens or tokens == 0:
+        return text
+    keep = max(200, int(len(text) * budget_tokens / tokens * 0.95))
+    return text[:keep].rstrip() + " [...]"
+
+
+def passage_budget(client: LLMClient, reserve: int) -> int:
+    context = client.context_length or 0
+    return max(256, context - reserve) if context else 1 << 30
+
+
+def pages_text(pages: list[int]) -> str:
+    if not pages:
+        return "?"
+    first, last = pages[0], pages[-1]
+    return str(first) if first == last else f"{first}-{last}"
+
+
+class Judge:
+    """Judges a batch of records with one :class:`LLMClient` (used as a step, or for corrections).
+
+    ``advisory=True`` (the demo judge) still records verdicts but marks them as not deciding.
+    """
+
+    def __init__(self, client: LLMClient, cache: ReplyStore | None = None, *,
+                 accept_threshold: float = 4.0, advisory: bool = False,
+                 prompt: str = JUDGE_PROMPT, progress: ProgressFn | None = None) -> None:
+        self.client = client
+        self.cache = cache
+        self.accept_threshold = accept_threshold
+        self.advisory = advisory
+        self.prompt_name = prompt
+        self.template = load_prompt(prompt)
+        self.progress = progress
+        self.calls = 0
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.client.backend}:{self.client.model}"
+
+    def request(self, candidate: Candidate) -> ChatRequest:
+        record = candidate.record
+        reserve = (self.client.count_tokens(candidate.question + candidate.answer)
+                   + JUDGE_MAX_TOKENS + 450)
+        messages = self.template.render(
+            document=record.document, headings=" > ".join(record.headings) or "-",
+            pages=pages_text(record.pages),
+            text=fit_passage(record.chunk_text, self.client, passage_budget(self.client, reserve)),
+            question=candidate.question, answer=candidate.answer,
+            evidence=describe_evidence(candidate.grounding, candidate.issues))
+        return ChatRequest(messages=messages, schema=JUDGE_SCHEMA, schema_name="verdict",
+                           max_tokens=JUDGE_MAX_TOKENS, temperature=0.0, seed=0,
+                           tag=f"judge:{record.pair_id}")
+
+    def judge(self, candidates: list[Candidate], stage: str = "judge") -> list[Verdict]:
+        """Verdicts for ``candidates``, in order (failures are verdicts with ``error``)."""
+        if not candidates:
+            return []
+        total, done = len(candidates), 0
+
+        def on_done(n: int) -> None:
+            nonlocal done
+            done += n
+            if self.progress:
+                self.progress(stage, done, total)
+
+        requests = [self.request(c) for c in candidates]
+        replies = ask_json(self.client, requests, JudgeReply, kind="judge", cache=self.cache,
+                           on_done=on_done)
+        self.calls += sum(1 for r in replies if not r.cached)
+        return [self._verdict(r.value, r.error, r.cached) for r in replies]
+
+    def _verdict(self, value: dict[str, Any] | None, error: str | None, cached: bool) -> Verdict:
+        base = Verdict(model=self.model_id, prompt=self.prompt_name, cached=cached,
+                       advisory=self.advisory)
+        if value is None:
+            return base.model_copy(update={"error": f"judge: {error}"})
+        reply = JudgeReply.model_validate(value)
+        label: Label = reply.label
+        scores = {name: getattr(reply, name) for name in SCORE_NAMES}
+        low = [name for name, score in scores.items() if score < self.accept_threshold]
+        if label == "Clear" and low:
+            # the label must agree with the scores the judge gave
+            label = "Unclear" if low == ["clarity"] else "Needs Improvement"
+        return base.model_copy(update={"label": label, "model_label": reply.label,
+                                       "reason": reply.reason, **scores})
+
+    def __call__(self, records: list[PairRecord]) -> list[PairRecord]:
+        """Step: judge every record still in the running."""
+        active = [r for r in records if r.active]
+        verdicts = self.judge([Candidate(r, r.question, r.answer, r.grounding, r.issues)
+                               for r in active])
+        for record, verdict in zip(active, verdicts, strict=True):
+            record.verdict = verdict
+        return records

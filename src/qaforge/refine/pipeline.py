@@ -1,0 +1,120 @@
+"""The refine driver: runs the steps in order over one list of records.
+
+Each step is a plain function (or a small class holding an :class:`LLMClient`) over a list
+of JSON-safe :class:`PairRecord`, so a distributed runner can call the same code per batch.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from qaforge.config import RefineSettings
+from qaforge.llm.base import LLMClient
+from qaforge.refine.cache import ReplyCache
+from qaforge.refine.checks import check_questions
+from qaforge.refine.correct import CORRECT_PROMPT, Corrector, decide
+from qaforge.refine.dedup import deduplicate, deduplicate_rewrites
+from qaforge.refine.grounding import ground
+from qaforge.refine.judge import JUDGE_PROMPT, Judge
+from qaforge.refine.load import load_workdir
+from qaforge.refine.report import (
+    DATASET_NAME,
+    EVALUATION_NAME,
+    RefineSummary,
+    summarise,
+    write_outputs,
+)
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+def refine_workdir(workdir: Path, *, judge: LLMClient, corrector: LLMClient | None = None,
+                   settings: RefineSettings, progress: ProgressFn | None = None
+                   ) -> RefineSummary:
+    """Stage 3 on ``workdir``: suggestions files in, dataset and evaluation out.
+
+    Never writes to the suggestions files. Safe to re-run: model replies are cached in
+    ``WORKDIR/.qaforge/cache.sqlite``, so only pairs whose text, chunk, model or prompt
+    changed are sent again. ``progress(stage, done, total)`` is called as work finishes.
+    """
+    workdir = Path(workdir)
+    corrector = corrector or judge
+    clients = {id(c): c for c in (judge, corrector)}
+    failures_before = sum(c.usage.failures for c in clients.values())
+    seconds: dict[str, float] = {}
+    started = clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        current = time.perf_counter()
+        seconds[name] = round(current - clock, 3)
+        clock = current
+
+    loaded = load_workdir(workdir)
+    records = loaded.records
+    if progress:
+        progress("load", len(loaded.files), len(loaded.files))
+    lap("load")
+    check_questions(records)
+    ground(records)
+    lap("checks")
+    deduplicate(records, settings.near_duplicate_threshold)
+    lap("dedup")
+
+    demo = bool(judge.is_demo_model)
+    with ReplyCache.for_workdir(workdir) as cache:
+        judge_step = Judge(judge, cache, accept_threshold=settings.accept_threshold,
+                           advisory=demo, progress=progress)
+        judge_step(records)
+        judge_calls = judge_step.calls
+        lap("judge")
+        decide(records, min_grounding=settings.min_grounding, correct=settings.correct,
+               correct_reviewed=settings.correct_reviewed)
+        correct_step = Corrector(corrector, judge_step, cache,
+                                 min_grounding=settings.min_grounding, progress=progress)
+        correct_step(records)
+        deduplicate_rewrites(records, settings.near_duplicate_threshold)
+        lap("correct")
+        cache_hits = cache.hits
+        cache_stats = {"hits": cache.hits, "misses": cache.misses,
+                       "path": str(cache.path.relative_to(workdir)) if cache.path else None}
+
+    paths = (workdir / DATASET_NAME, workdir / EVALUATION_NAME)
+    summary = summarise(records, loaded.files, paths)
+    summary.demo_judge = demo
+    summary.judge_calls = judge_calls
+    summary.correct_calls = correct_step.calls + (judge_step.calls - judge_calls)
+    summary.model_errors = sum(c.usage.failures for c in clients.values()) - failures_before
+    summary.cache_hits = cache_hits
+    judged = sum(1 for r in records if r.verdict is not None)
+    seconds["total"] = round(time.perf_counter() - started, 3)
+    summary.seconds = {**seconds, "judge_pairs_per_min": round(
+        judge_calls / seconds["judge"] * 60, 1) if judge_calls and seconds["judge"] else 0.0}
+    meta = {
+        "models": {"judge": judge.describe(), "corrector": corrector.describe(),
+                   "demo_judge": demo, "generators": _generators(loaded.files)},
+        "prompts": {"judge": JUDGE_PROMPT, "correct": CORRECT_PROMPT},
+        "settings": settings.model_dump(mode="json"),
+        "model_calls": {"judge": judge_calls, "correct": correct_step.calls,
+                        "re_judge": judge_step.calls - judge_calls,
+                        "failed": summary.model_errors, "pairs_judged": judged},
+        "cache": cache_stats,
+    }
+    write_outputs(workdir, records, loaded.files, summary,
+                  system_prompt=settings.system_prompt, meta=meta)
+    if progress:
+        progress("write", 1, 1)
+    summary.seconds["write"] = round(time.perf_counter() - clock, 3)
+    return summary
+
+
+def _generators(files: list[Any]) -> list[dict[str, Any]]:
+    seen: dict[str, dict[str, Any]] = {}
+    for report in files:
+        if report.generator:
+            seen.setdefault(json.dumps(report.generator, sort_keys=True), report.generator)
+    return list(seen.values())

@@ -1,0 +1,214 @@
+"""Step 6: write ``cleaned_finetune.jsonl`` and ``evaluation.json`` (both atomically).
+
+The dataset holds one ``{"messages": [...]}`` line per kept or corrected pair, context
+stripped, in file order. The evaluation accounts for every pair that entered: what was
+found, what the judge said, what was corrected, what became of it and why, plus a summary.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from qaforge.fileio import atomic_write_json, atomic_write_text
+from qaforge.refine.load import FileReport
+from qaforge.refine.record import IN_DATASET, LABELS, PairRecord, Verdict
+
+DATASET_NAME = "cleaned_finetune.jsonl"
+EVALUATION_NAME = "evaluation.json"
+EVALUATION_SCHEMA = "qaforge.evaluation/1"
+DECISIONS = ("kept", "corrected", "skipped", "duplicate", "rejected", "malformed")
+
+DEMO_JUDGE_WARNING = (
+    "The judge is the bundled demo model (SmolLM2-135M). Measured on this project it gives "
+    "every answer the same score, so its verdicts are recorded but did not decide anything: "
+    "the deterministic checks (grounding, question form, duplicates) did. For a real judge "
+    "pass --judge-model (e.g. a Qwen2.5 1.5B+ instruct GGUF) or an OpenAI-compatible server.")
+
+
+@dataclass(slots=True)
+class RefineSummary:
+    """Counts and paths for the CLI's summary table (and ``qaforge run``)."""
+
+    dataset_path: Path
+    evaluation_path: Path
+    pairs_in: int = 0
+    decisions: dict[str, int] = field(default_factory=dict)
+    labels: dict[str, int] = field(default_factory=dict)
+    dataset_rows: int = 0
+    retention_rate: float = 0.0
+    files_read: int = 0
+    files_failed: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    demo_judge: bool = False
+    judge_calls: int = 0
+    correct_calls: int = 0
+    model_errors: int = 0
+    cache_hits: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.files_failed
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(name, value) lines for a summary table."""
+        out = [("pairs in", str(self.pairs_in))]
+        out += [(name, str(self.decisions.get(name, 0))) for name in DECISIONS]
+        note = " (demo judge, not used)" if self.demo_judge else ""
+        out += [(f"judged {label}{note}", str(self.labels.get(label, 0))) for label in LABELS]
+        if self.labels.get("no verdict"):
+            out.append(("judge gave no verdict", str(self.labels["no verdict"])))
+        out += [("dataset rows", str(self.dataset_rows)),
+                ("retention", f"{self.retention_rate:.0%}"),
+                ("model calls (judge / correct)", f"{self.judge_calls} / {self.correct_calls}"),
+                ("cached replies reused", str(self.cache_hits)),
+                ("files read / failed", f"{self.files_read} / {len(self.files_failed)}"),
+                ("time", f"{self.seconds.get('total', 0.0):.1f} s")]
+        return out
+
+
+def dataset_row(record: PairRecord, system_prompt: str = "") -> dict[str, Any]:
+    messages = [{"role": "user", "content": record.final_question.strip()},
+                {"role": "assistant", "content": record.final_answer.strip()}]
+    if system_prompt.strip():
+        messages.insert(0, {"role": "system", "content": system_prompt.strip()})
+    return {"messages": messages}
+
+
+def _messages(question: str, answer: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+
+
+def _verdict_json(verdict: Verdict | None) -> dict[str, Any] | None:
+    if verdict is None:
+        return None
+    return {"label": verdict.label, "scores": verdict.scores, "reason": verdict.reason,
+            "model_label": verdict.model_label, "error": verdict.error, "model": verdict.model,
+            "prompt": verdict.prompt, "cached": verdict.cached, "advisory": verdict.advisory}
+
+
+def entry_json(record: PairRecord) -> dict[str, Any]:
+    correction = record.correction
+    return {
+        "source_file": record.source_file, "document": record.document,
+        "chunk_id": record.chunk_id, "pages": record.pages, "headings": record.headings,
+        "pair_id": record.pair_id, "status": record.status, "origin": record.origin,
+        "original_messages": _messages(record.question, record.answer),
+        "grounding": record.grounding.model_dump(mode="json") if record.grounding else None,
+        "checks": [i.model_dump(mode="json") for i in record.issues],
+        "duplicate_of": record.duplicate_of,
+        "verdict": _verdict_json(record.verdict),
+        "flags": record.flags,
+        "corrected_messages": (_messages(correction.question, correction.answer)
+                               if correction is not None and not correction.error else None),
+        "correction": None if correction is None else {
+            "target": correction.target, "error": correction.error,
+            "verdict": _verdict_json(correction.verdict),
+            "grounding": (correction.grounding.model_dump(mode="json")
+                          if correction.grounding else None),
+            "checks": [i.model_dump(mode="json") for i in correction.issues],
+            "cached": correction.cached},
+        "final_decision": record.decision,
+        "reason": record.reason,
+        "in_dataset": record.decision in IN_DATASET,
+    }
+
+
+def label_counts(records: list[PairRecord]) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for record in records:
+        if record.verdict is None:
+            continue
+        counts[record.verdict.label or "no verdict"] += 1
+    return {name: counts.get(name, 0) for name in (*LABELS, "no verdict")}
+
+
+def coverage(records: list[PairRecord], files: list[FileReport]) -> dict[str, Any]:
+    """Per document: chunks by state, chunks with pairs, chunks that reached the dataset."""
+    out: dict[str, Any] = {}
+    names = Counter(report.document for report in files)
+    for report in files:
+        key = report.document or report.path
+        if names[report.document] > 1 or key in out:
+            key = f"{key} ({report.path})"
+        if report.error:
+            out[key] = {"file": report.path, "error": report.error}
+            continue
+        mine = [r for r in records if r.source_file == report.path]
+        kept = [r for r in mine if r.decision in IN_DATASET]
+        chunks = sum(report.chunk_states.values())
+        with_rows = len({r.chunk_id for r in kept})
+        out[key] = {
+            "file": report.path, "chunks": chunks,
+            "chunks_generated": report.chunk_states.get("generated", 0),
+            "chunks_pending": report.chunk_states.get("pending", 0),
+            "chunks_failed": report.chunk_states.get("failed", 0),
+            "chunks_with_pairs": len({r.chunk_id for r in mine}),
+            "chunks_in_dataset": with_rows,
+            "chunk_coverage": round(with_rows / chunks, 4) if chunks else 0.0,
+            "pairs_in": len(mine), "dataset_rows": len(kept),
+        }
+    return out
+
+
+def summarise(records: list[PairRecord], files: list[FileReport], paths: tuple[Path, Path]
+              ) -> RefineSummary:
+    decisions: Counter[str] = Counter(r.decision for r in records)
+    rows = decisions["kept"] + decisions["corrected"]
+    considered = len(records) - decisions["rejected"]
+    return RefineSummary(
+        dataset_path=paths[0], evaluation_path=paths[1], pairs_in=len(records),
+        decisions={name: decisions.get(name, 0) for name in DECISIONS},
+        labels=label_counts(records), dataset_rows=rows,
+        retention_rate=round(rows / considered, 4) if considered else 0.0,
+        files_read=sum(1 for f in files if f.ok),
+        files_failed=[f.error for f in files if f.error],
+        warnings=[w for f in files for w in f.warnings])
+
+
+def write_outputs(workdir: Path, records: list[PairRecord], files: list[FileReport],
+                  summary: RefineSummary, *, system_prompt: str, meta: dict[str, Any]) -> None:
+    """Write the dataset and the evaluation (each atomically; the dataset first)."""
+    lines = [json.dumps(dataset_row(r, system_prompt), ensure_ascii=False)
+             for r in records if r.decision in IN_DATASET]
+    atomic_write_text(summary.dataset_path, "".join(line + "\n" for line in lines))
+    correction_labels = Counter(
+        (r.correction.verdict.label or "no verdict") for r in records
+        if r.correction is not None and r.correction.verdict is not None)
+    reviewed_flagged = sum(1 for r in records if r.reviewed and r.flags and r.decision == "kept")
+    evaluation = {
+        "schema": EVALUATION_SCHEMA,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "demo_judge": DEMO_JUDGE_WARNING if summary.demo_judge else None,
+        "summary": {
+            "pairs_in": summary.pairs_in,
+            "decisions": summary.decisions,
+            "labels": summary.labels,
+            "correction_labels": dict(correction_labels),
+            "reviewed_flagged_kept": reviewed_flagged,
+            "dataset_rows": summary.dataset_rows,
+            "retention_rate": summary.retention_rate,
+            "retention_rate_means": "dataset rows / pairs in, not counting pairs a person "
+                                    "rejected",
+            "files_read": summary.files_read,
+            "files_failed": summary.files_failed,
+            "coverage": coverage(records, files),
+            **meta,
+            "timings": summary.seconds,
+        },
+        "files": [{"path": f.path, "document": f.document, "error": f.error,
+                   "warnings": f.warnings, "chunk_states": f.chunk_states,
+                   "generator": f.generator} for f in files],
+        "entries": [entry_json(r) for r in records],
+    }
+    atomic_write_json(summary.evaluation_path, evaluation)
+
+
+def now() -> float:
+    return time.perf_counter()
