@@ -14,12 +14,12 @@ from rapidfuzz import fuzz
 
 from qaforge.refine.record import Issue, PairRecord
 
-_QUESTION_WORD_LIST = """
-what how why when where which who whom whose is are am was were do does did can could should
-would will shall may might must has have had explain describe list name give define compare
-contrast summarize summarise outline identify state discuss calculate find show write provide
-"""
-_QUESTION_WORDS = frozenset(_QUESTION_WORD_LIST.split())
+# an instruction ("Explain ...") is a fine prompt without a question mark; an interrogative
+# without one is usually a heading echoed back ("What composting is")
+_INSTRUCTION_WORDS = frozenset("""
+explain describe list name give define compare contrast summarize summarise outline identify
+state discuss calculate find show write provide
+""".split())
 
 # phrases that only make sense next to the passage the question was written from
 _CONTEXT_BOUND = re.compile(
@@ -62,10 +62,10 @@ def question_issues(question: str, answer: str) -> list[Issue]:
         issues.append(Issue(code="empty_answer", message="the answer is empty", target="answer"))
     if len(q) < MIN_QUESTION_CHARS or len(words) < 3:
         issues.append(Issue(code="too_short", message=f"the question is too short ({q!r})"))
-    elif not (q.endswith("?") or (words and words[0] in _QUESTION_WORDS)):
+    elif not (q.endswith("?") or (words and words[0] in _INSTRUCTION_WORDS)):
         issues.append(Issue(code="not_a_question",
                             message="not a question: it neither ends with '?' nor opens with "
-                                    "a question word or an instruction"))
+                                    "an instruction such as 'Explain'"))
     match = _CONTEXT_BOUND.search(q)
     if match:
         issues.append(Issue(code="not_standalone",
