@@ -103,7 +103,8 @@ class LLMClient(ABC):
         """Tokens in ``text`` under this model's tokenizer (backends override with the real one)."""
         return max(1, (len(text) + 3) // 4) if text else 0
 
-    def stream(self, requests: Sequence[ChatRequest]) -> Iterator[tuple[int, Completion | LLMError]]:
+    def stream(self, requests: Sequence[ChatRequest]
+               ) -> Iterator[tuple[int, Completion | LLMError]]:
         """Run ``requests`` with up to ``max_concurrency`` in flight; yield ``(index, result)``
         in completion order. A failed request yields its :class:`LLMError`, never raises."""
         if not requests:
@@ -151,7 +152,7 @@ class LLMClient(ABC):
         """What to record about this backend in output files."""
         return {"backend": self.backend, "model": self.model}
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - most backends hold nothing to release
         """Release engines, sockets and threads. Safe to call twice."""
 
     def __enter__(self) -> LLMClient:

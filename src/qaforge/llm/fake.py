@@ -8,11 +8,16 @@
 Replies come from a list (consumed in order, the last one repeats), or from a function of
 the request. A reply that is an exception instance is raised instead, to script failures.
 With no script at all, :func:`echo_pairs` writes grounded pairs from the prompt's text.
+
+``--backend fake`` (:func:`from_settings`) reads two environment variables, so tests can
+drive the real CLI in a subprocess: ``QAFORGE_FAKE_DELAY`` (seconds each reply takes) and
+``QAFORGE_FAKE_LOG`` (a file that gets one JSON line per request, to count model calls).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import time
@@ -105,6 +110,28 @@ class FakeBackend(LLMClient):
         return {"backend": self.backend, "model": self.model}
 
 
+DELAY_ENV = "QAFORGE_FAKE_DELAY"
+LOG_ENV = "QAFORGE_FAKE_LOG"
+
+
+def logging_echo(log_path: str) -> Callable[[ChatRequest], Reply]:
+    """:func:`echo_pairs` that first appends the request to ``log_path`` as one JSON line."""
+
+    def reply(request: ChatRequest) -> Reply:
+        line = json.dumps({"tag": request.tag, "messages": request.messages,
+                           "schema": request.schema, "max_tokens": request.max_tokens,
+                           "temperature": request.temperature}, ensure_ascii=True)
+        with open(log_path, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+        return echo_pairs(request)
+
+    return reply
+
+
 def from_settings(settings: Any) -> FakeBackend:
-    """``--backend fake``: the echo script, for dry runs of the pipeline without a model."""
-    return FakeBackend(model=settings.model or "fake-model", max_concurrency=settings.concurrency)
+    """``--backend fake``: the echo script, for dry runs of the pipeline without a model
+    (slowed and logged through ``QAFORGE_FAKE_DELAY`` / ``QAFORGE_FAKE_LOG``, see above)."""
+    log_path = os.environ.get(LOG_ENV, "")
+    return FakeBackend(logging_echo(log_path) if log_path else None,
+                       model=settings.model or "fake-model", max_concurrency=settings.concurrency,
+                       delay=float(os.environ.get(DELAY_ENV, "") or 0.0))

@@ -16,10 +16,10 @@ from qaforge.refine.record import Issue, PairRecord
 
 # an instruction ("Explain ...") is a fine prompt without a question mark; an interrogative
 # without one is usually a heading echoed back ("What composting is")
-_INSTRUCTION_WORDS = frozenset("""
-explain describe list name give define compare contrast summarize summarise outline identify
-state discuss calculate find show write provide
-""".split())
+_INSTRUCTION_WORDS = frozenset({
+    "explain", "describe", "list", "name", "give", "define", "compare", "contrast",
+    "summarize", "summarise", "outline", "identify", "state", "discuss", "calculate", "find",
+    "show", "write", "provide"})
 
 # phrases that only make sense next to the passage the question was written from
 _CONTEXT_BOUND = re.compile(
