@@ -52,7 +52,8 @@ class LLMSettings(_Section):
     api_key_env: str = "OPENAI_API_KEY"
     server_profile: str = ""  # "", "vllm", "ollama", "llamacpp", "openai", "lmstudio"
     concurrency: int = Field(default=4, ge=1, le=512)
-    threads: int = Field(default=0, ge=0, description="engine CPU threads; 0 = the cores not busy at start")
+    threads: int = Field(default=0, ge=0,
+                         description="engine CPU threads; 0 = the cores not busy at start")
     context: int = Field(default=2048, ge=256, description="tokens per request slot")
     gpu_layers: int = -1
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)

@@ -49,7 +49,8 @@ def llm_options(func: F) -> F:
         click.option("--concurrency", type=click.IntRange(1, 512), default=None,
                      help="Requests in flight (default 4: llama.cpp parallel slots)."),
         click.option("--threads", type=click.IntRange(0, 1024), default=None,
-                     help="CPU threads for the embedded engine (default: the cores not busy at start)."),
+                     help="CPU threads for the embedded engine "
+                          "(default: the cores not busy at start)."),
     ]
     for option in reversed(options):
         func = option(func)
