@@ -73,6 +73,24 @@ def judge_options(func: F) -> F:
     return func
 
 
+def runner_options(func: F) -> F:
+    """--runner local|ray and --ray-address."""
+    options = [
+        click.option("--runner", type=click.Choice(["local", "ray"]), default=None,
+                     help="Run in this process (default) or on a Ray cluster "
+                          "(pip install 'qaforge[ray]'; see docs/cluster.md)."),
+        click.option("--ray-address", default=None,
+                     help="Ray cluster to join (default: $RAY_ADDRESS, else start a local one)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def runner_overrides(params: dict[str, Any]) -> dict[str, Any]:
+    return {"runner": params.get("runner"), "ray_address": params.get("ray_address")}
+
+
 def llm_overrides(params: dict[str, Any]) -> dict[str, Any]:
     """The ``[llm]`` section implied by :func:`llm_options` flags (None = not given)."""
     urls = list(params.get("base_urls") or ())
@@ -108,12 +126,14 @@ def friendly_errors(func: F) -> F:
     """Turn the errors a user can fix into one line and exit code 2 (no traceback)."""
     from qaforge.fileio import JsonFileError
     from qaforge.llm.base import BackendUnavailable
+    from qaforge.runners.ray_support import RayRunError
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (ConfigError, BackendUnavailable, JsonFileError, FileNotFoundError) as exc:
+        except (ConfigError, BackendUnavailable, JsonFileError, FileNotFoundError,
+                RayRunError) as exc:
             fail(str(exc))
         except KeyboardInterrupt:
             console.print("[yellow]interrupted[/]: finished work is saved; run the same "

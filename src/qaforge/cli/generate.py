@@ -15,6 +15,8 @@ from qaforge.cli.common import (
     friendly_errors,
     llm_options,
     llm_overrides,
+    runner_options,
+    runner_overrides,
     settings_from,
 )
 from qaforge.config import Settings
@@ -60,6 +62,7 @@ def generate_settings(params: dict[str, Any]) -> Settings:
     workdir: Path = params["workdir"]
     return settings_from(params, {
         "llm": llm_overrides(params),
+        "runner": runner_overrides(params),
         "generate": {"pairs_per_chunk": params.get("pairs"),
                      "chunk_tokens": params.get("chunk_tokens"),
                      "password": params.get("password"), "ocr": params.get("ocr"),
@@ -76,6 +79,20 @@ def start_client(settings: Settings) -> LLMClient:
 
         console.print(f"[yellow]note:[/] {DEMO_MODEL_NOTICE}", highlight=False)
     return client
+
+
+def generate_with(settings: Settings, inputs: tuple[Path, ...], workdir: Path,
+                  client: LLMClient) -> GenerateSummary:
+    """Stage 1 on the runner the settings name, with the already started ``client``."""
+    reporter = Reporter.for_console(console)
+    if settings.runner.runner == "ray":
+        from qaforge.runners.ray import run_generate_ray
+
+        return run_generate_ray(inputs, workdir, llm=settings.llm, settings=settings.generate,
+                                ray_address=settings.runner.ray_address, reporter=reporter,
+                                client=client)
+    return run_generate(inputs, workdir, client=client, settings=settings.generate,
+                        reporter=reporter)
 
 
 def print_generate_summary(summary: GenerateSummary, workdir: Path) -> None:
@@ -105,6 +122,7 @@ def print_generate_summary(summary: GenerateSummary, workdir: Path) -> None:
                 type=click.Path(exists=False, path_type=Path))
 @generate_options
 @llm_options
+@runner_options
 @config_option
 @friendly_errors
 def command(inputs: tuple[Path, ...], **params: Any) -> None:
@@ -116,9 +134,7 @@ def command(inputs: tuple[Path, ...], **params: Any) -> None:
     settings = generate_settings(params)
     workdir: Path = params["workdir"]
     with start_client(settings) as client:
-        reporter = Reporter.for_console(console)
-        summary = run_generate(inputs, workdir, client=client, settings=settings.generate,
-                               reporter=reporter)
+        summary = generate_with(settings, inputs, workdir, client)
     print_generate_summary(summary, workdir)
     if not summary.ok:
         sys.exit(1)

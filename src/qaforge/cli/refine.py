@@ -19,6 +19,8 @@ from qaforge.cli.common import (
     judge_overrides,
     llm_options,
     llm_overrides,
+    runner_options,
+    runner_overrides,
     settings_from,
 )
 from qaforge.config import Settings
@@ -72,6 +74,7 @@ def refine_settings(params: dict[str, Any], workdir: Path) -> Settings:
     return settings_from(params, {
         "llm": llm_overrides(params),
         "judge": judge_overrides(params),
+        "runner": runner_overrides(params),
         "refine": {"correct_reviewed": params.get("correct_reviewed"),
                    "correct": params.get("correct"),
                    "system_prompt": params.get("system_prompt")},
@@ -84,6 +87,23 @@ def start_judge(settings: Settings) -> LLMClient:
     if client.is_demo_model:
         console.print(Panel(DEMO_JUDGE_WARNING, title="demo judge", border_style="yellow"))
     return client
+
+
+def refine_with(settings: Settings, workdir: Path, judge: LLMClient) -> RefineSummary:
+    """Stage 3 on the runner the settings name, with the already started judge client."""
+    reporter = Reporter.for_console(console)
+    try:
+        if settings.runner.runner == "ray":
+            from qaforge.runners.ray_refine import refine_workdir_ray
+
+            return refine_workdir_ray(workdir, judge=settings.judge_llm(),
+                                      settings=settings.refine,
+                                      ray_address=settings.runner.ray_address,
+                                      progress=StageProgress(reporter), judge_client=judge)
+        return refine_workdir(workdir, judge=judge, settings=settings.refine,
+                              progress=StageProgress(reporter))
+    finally:
+        reporter.close()
 
 
 def print_refine_summary(summary: RefineSummary, workdir: Path) -> None:
@@ -121,6 +141,7 @@ def print_refine_summary(summary: RefineSummary, workdir: Path) -> None:
 @click.option("--system-prompt", default=None,
               help="System message to put first in every dataset row.")
 @llm_options
+@runner_options
 @config_option
 @friendly_errors
 def refine_command(workdir: Path, **params: Any) -> None:
@@ -134,12 +155,7 @@ def refine_command(workdir: Path, **params: Any) -> None:
     """
     settings = refine_settings(params, workdir)
     with start_judge(settings) as judge:
-        reporter = Reporter.for_console(console)
-        try:
-            summary = refine_workdir(workdir, judge=judge, settings=settings.refine,
-                                     progress=StageProgress(reporter))
-        finally:
-            reporter.close()
+        summary = refine_with(settings, workdir, judge)
     print_refine_summary(summary, workdir)
     if not summary.ok or summary.model_errors:
         sys.exit(1)

@@ -16,15 +16,19 @@ from qaforge.cli.common import (
     judge_overrides,
     llm_options,
     llm_overrides,
+    runner_options,
+    runner_overrides,
     settings_from,
 )
-from qaforge.cli.generate import generate_options, print_generate_summary, start_client
-from qaforge.cli.refine import StageProgress, print_refine_summary, start_judge
+from qaforge.cli.generate import (
+    generate_options,
+    generate_with,
+    print_generate_summary,
+    start_client,
+)
+from qaforge.cli.refine import print_refine_summary, refine_with, start_judge
 from qaforge.config import Settings
 from qaforge.llm import LLMClient
-from qaforge.progress import Reporter
-from qaforge.refine import refine_workdir
-from qaforge.runners.local import run_generate
 
 EXAMPLES = """\b
 Examples:
@@ -32,6 +36,8 @@ Examples:
   qaforge run docs/ -o work/ --review              # stop after generate to review first
   qaforge run docs/ -o work/ -m ~/models/qwen2.5-7b-instruct-q4_k_m.gguf
   qaforge run docs/ -o work/ --judge-model ~/models/qwen2.5-14b-instruct-q4_k_m.gguf
+  qaforge run docs/ -o work/ --runner ray --backend openai --model Qwen/Qwen2.5-7B-Instruct
+      --base-url http://gpu1:8000/v1 --base-url http://gpu2:8000/v1   (all on one line)
 
 Human review is optional between the stages: with --review the run stops after generate
 and says how to review and continue. Re-running resumes both stages.
@@ -43,6 +49,7 @@ def run_settings(params: dict[str, Any]) -> Settings:
     return settings_from(params, {
         "llm": llm_overrides(params),
         "judge": judge_overrides(params),
+        "runner": runner_overrides(params),
         "generate": {"pairs_per_chunk": params.get("pairs"),
                      "chunk_tokens": params.get("chunk_tokens"),
                      "password": params.get("password"), "ocr": params.get("ocr"),
@@ -63,6 +70,7 @@ def run_settings(params: dict[str, Any]) -> Settings:
               help="System message to put first in every dataset row.")
 @llm_options
 @judge_options
+@runner_options
 @config_option
 @friendly_errors
 def command(inputs: tuple[Path, ...], stop_for_review: bool, **params: Any) -> None:
@@ -78,8 +86,7 @@ def command(inputs: tuple[Path, ...], stop_for_review: bool, **params: Any) -> N
     try:
         generator = start_client(settings)
         clients.append(generator)
-        summary = run_generate(inputs, workdir, client=generator, settings=settings.generate,
-                               reporter=Reporter.for_console(console))
+        summary = generate_with(settings, inputs, workdir, generator)
         print_generate_summary(summary, workdir)
         if stop_for_review:
             console.print(f"review the pairs with `qaforge review {workdir}` (or edit the JSON "
@@ -92,12 +99,7 @@ def command(inputs: tuple[Path, ...], stop_for_review: bool, **params: Any) -> N
             generator.close()  # free the cores (and memory) before the judge starts
             judge = start_judge(settings)
             clients.append(judge)
-        reporter = Reporter.for_console(console)
-        try:
-            refined = refine_workdir(workdir, judge=judge, settings=settings.refine,
-                                     progress=StageProgress(reporter))
-        finally:
-            reporter.close()
+        refined = refine_with(settings, workdir, judge)
         print_refine_summary(refined, workdir)
     finally:
         for client in clients:

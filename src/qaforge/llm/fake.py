@@ -50,7 +50,7 @@ def echo_pairs(request: ChatRequest) -> str:
                            "answer": a.group(1).strip() if a else "It is described in the text."})
     text = prompt.split("<passage>")[-1].split("</passage>")[0] if "<passage>" in prompt else prompt
     sentences = [s.strip() for s in _SENTENCE.findall(text)][:3] or [text.strip()[:200] or "-"]
-    pairs = [{"question": f"What does the text state about {' '.join(s.split()[:4])}?",
+    pairs = [{"question": f"What is known about {' '.join(s.split()[:4])}?",
               "answer": s} for s in sentences]
     return json.dumps({"pairs": pairs})
 

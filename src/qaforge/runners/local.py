@@ -125,8 +125,12 @@ def _generate_all(gen: GenerateQA, workdir: Path, summary: GenerateSummary,
     files = [p for p in summary.files if p.status != "failed"]
     paths = {p.path.name: p.path for p in files}
     journal = ChunkJournal(state_dir(workdir) / "generate.journal.jsonl")
+    replayed = journal.replay()
+    for name in replayed:  # results for files outside this run (or unreadable now) are kept
+        if name not in paths and output_path(workdir, name).exists():
+            paths[name] = output_path(workdir, name)
     writer = ChunkWriter(journal, paths)
-    writer.preload(journal.replay())
+    writer.preload(replayed)
     writer.flush()  # land an interrupted run's finished chunks before choosing work
 
     jobs: list[ChunkJob] = []
@@ -134,14 +138,19 @@ def _generate_all(gen: GenerateQA, workdir: Path, summary: GenerateSummary,
     wanted = ("pending", "failed") if retry_failed else ("pending",)
     for prepared in files:
         try:
-            data = load_suggestions(prepared.path).data
+            loaded = load_suggestions(prepared.path)
         except JsonFileError as exc:
             summary.problems.append(str(exc))
             reporter.log(f"error: {exc}")
             continue
+        for problem in loaded.problems:  # a person's hand edits: say where, change nothing
+            reporter.log(f"warning: {problem}")
+        data = loaded.data
+        unwritten = writer.pending.get(prepared.path.name, {})  # done; the file refused them
         summary.chunks_total += len(data.chunks)
         for chunk in data.chunks:
-            if chunk.state not in wanted:
+            if chunk.state not in wanted or (chunk.id in unwritten
+                                             and unwritten[chunk.id].state not in wanted):
                 summary.chunks_done += 1
                 continue
             if chunk.id not in owners:

@@ -1,0 +1,195 @@
+"""Plumbing shared by the Ray runners: the optional import, the cluster session, and the
+adapter that lets a record stage run as a Ray Data ``map_batches`` function or actor.
+
+Records travel as one JSON string column: stage records are free-form (a chunk's
+``suggestions`` may be a list or a person's string), which Arrow's typed columns cannot
+hold, and JSON keeps them exactly what the local runner sees.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from qaforge.llm.base import BackendUnavailable, LLMClient
+from qaforge.runners.stages import Record
+
+RAY_EXTRA_HINT = "the ray runner needs the ray extra: pip install 'qaforge[ray]'"
+COLUMN = "record"
+STREAM_BLOCK_BYTES = 1
+Stage = Callable[[list[Record]], list[Record]]
+
+
+class RayRunError(RuntimeError):
+    """A cluster job that failed (a stage raised, a worker died); the message is one line."""
+
+
+def require_ray() -> Any:
+    """The ``ray`` module with Ray Data, or :class:`BackendUnavailable` naming the extra."""
+    try:
+        import ray
+        import ray.data
+    except ImportError:
+        raise BackendUnavailable(RAY_EXTRA_HINT) from None
+    return ray
+
+
+def ray_available() -> bool:
+    try:
+        require_ray()
+    except BackendUnavailable:
+        return False
+    return True
+
+
+@contextmanager
+def ray_session(address: str = "", *, log: Callable[[str], None] | None = None
+                ) -> Iterator[Any]:
+    """Use the Ray connection this process already has, else connect to ``address`` (or
+    ``$RAY_ADDRESS``), else start a local cluster on this machine. A cluster or connection
+    opened here is shut down on exit, and the Ray Data settings changed for the run are
+    put back. Yields the ``ray`` module."""
+    ray = require_ray()
+    if ray.is_initialized():
+        with _run_settings(ray):
+            yield ray
+        return
+    started = time.monotonic()
+    target = address or os.environ.get("RAY_ADDRESS", "")
+    options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING,
+                               "configure_logging": True}
+    try:
+        if target:
+            ray.init(address=target, **options)
+        else:
+            ray.init(include_dashboard=False, **options)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        where = f"the Ray cluster at {target}" if target else "a local Ray cluster"
+        raise BackendUnavailable(f"cannot start or reach {where}: "
+                                 f"{one_line(str(exc))}") from None
+    try:
+        if log is not None:
+            cpus = ray.cluster_resources().get("CPU", 0)
+            kind = f"connected to {target}" if target else "started a local cluster"
+            log(f"ray: {kind} ({cpus:g} CPUs) in {time.monotonic() - started:.1f} s")
+        with _run_settings(ray):
+            yield ray
+    finally:
+        ray.shutdown()
+
+
+#: Ray Data settings for our runs. Progress: our reporter shows it, Ray Data's bars and
+#: INFO lines would only clutter. Block size: every batch becomes its own output block (a
+#: 1-byte target flushes after each one), so results reach the driver and its journal as
+#: each batch finishes, not when a task ends.
+_DATA_SETTINGS: dict[str, Any] = {"enable_progress_bars": False,
+                                  "print_on_execution_start": False,
+                                  "enable_auto_log_stats": False,
+                                  "target_max_block_size": STREAM_BLOCK_BYTES}
+#: logger -> level; "progress bars disabled" is what we asked for
+_LOG_LEVELS = {"ray.data": logging.WARNING, "ray.data._internal.progress": logging.ERROR}
+
+
+@contextmanager
+def _run_settings(ray: Any) -> Iterator[None]:
+    ctx = ray.data.DataContext.get_current()
+    saved = {name: getattr(ctx, name) for name in _DATA_SETTINGS if hasattr(ctx, name)}
+    levels = {name: logging.getLogger(name).level for name in _LOG_LEVELS}
+    for name in saved:  # a setting this Ray version lacks is left alone
+        setattr(ctx, name, _DATA_SETTINGS[name])
+    for name, level in _LOG_LEVELS.items():
+        logging.getLogger(name).setLevel(level)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(ctx, name, value)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+@contextmanager
+def borrowed(client: LLMClient) -> Iterator[LLMClient]:
+    """A client the caller owns, used in a ``with`` block without closing it."""
+    yield client
+
+
+def one_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else text.strip()
+
+
+# ---------------------------------------------------------------------------- batches
+
+
+def to_table(records: list[Record]) -> Any:
+    import pyarrow as pa
+
+    return pa.table({COLUMN: pa.array([json.dumps(r, ensure_ascii=False) for r in records],
+                                      type=pa.large_string())})
+
+
+def from_table(table: Any) -> list[Record]:
+    return [json.loads(text) for text in table.column(COLUMN).to_pylist()]
+
+
+def dataset_of(ray: Any, records: list[Record]) -> Any:
+    """A Ray dataset holding ``records`` (one block per record, so work spreads at once)."""
+    rows = [{COLUMN: json.dumps(r, ensure_ascii=False)} for r in records]
+    return ray.data.from_items(rows, override_num_blocks=max(1, len(rows)))
+
+
+def apply_stage(table: Any, stage: Stage, options: dict[str, Any]) -> Any:
+    """``map_batches`` function for a function stage."""
+    return to_table(stage(from_table(table), **options))
+
+
+class ActorStage:
+    """``map_batches`` class for a class stage: ``factory()`` runs once per actor."""
+
+    def __init__(self, factory: Callable[[], Stage]) -> None:
+        self.stage = factory()
+
+    def __call__(self, table: Any) -> Any:
+        return to_table(self.stage(from_table(table)))
+
+
+def actor_stage(factory: Callable[[], Stage]) -> type[ActorStage]:
+    """An :class:`ActorStage` class with ``factory`` built in, named after the stage, so
+    Ray's dashboard, logs and errors say ``MapBatches(Stage[GenerateRecords])``."""
+
+    class BoundStage(ActorStage):
+        def __init__(self) -> None:
+            super().__init__(factory)
+
+    BoundStage.__qualname__ = BoundStage.__name__ = f"Stage[{_stage_name(factory)}]"
+    return BoundStage
+
+
+def _stage_name(factory: Callable[[], Stage]) -> str:
+    target = getattr(factory, "func", factory)
+    return str(getattr(target, "__name__", "stage"))
+
+
+def iter_records(dataset: Any) -> Iterator[Record]:
+    """Stream a dataset's records to the driver as they are produced."""
+    for batch in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
+        yield from from_table(batch)
+
+
+def run_error(exc: BaseException) -> Exception:
+    """The error to raise for a failed cluster job: a worker's own
+    :class:`BackendUnavailable` as is (a server that cannot be reached), else one line."""
+    cause: BaseException | None = exc
+    seen = 0
+    while cause is not None and seen < 8:
+        if isinstance(cause, BackendUnavailable):
+            return BackendUnavailable(str(cause))
+        cause = getattr(cause, "cause", None) or cause.__cause__
+        seen += 1
+    return RayRunError(f"the Ray job failed: {type(exc).__name__}: {one_line(str(exc))}")
