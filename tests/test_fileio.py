@@ -37,9 +37,16 @@ def test_failed_write_keeps_old_content(tmp_path: Path, monkeypatch: pytest.Monk
     assert os.listdir(tmp_path) == ["a.txt"]
 
 
-def test_lone_surrogates_are_writable(tmp_path: Path) -> None:
+def test_lone_surrogates_are_writable_as_valid_utf8(tmp_path: Path) -> None:
     atomic_write_text(tmp_path / "s.txt", "a\ud800b")
-    assert (tmp_path / "s.txt").read_bytes() == b"a\xed\xa0\x80b"
+    assert (tmp_path / "s.txt").read_bytes() == b"a\\ud800b"  # inside JSON: the same char
+    atomic_write_json(tmp_path / "s.json", {"t": "a\ud800b"})
+    assert read_json(tmp_path / "s.json") == {"t": "a\ud800b"}
+
+
+def test_lone_surrogates_written_by_older_versions_still_read(tmp_path: Path) -> None:
+    (tmp_path / "old.json").write_bytes(b'{"t": "a\xed\xa0\x80b"}')
+    assert read_json(tmp_path / "old.json") == {"t": "a\ud800b"}
 
 
 def test_read_json_names_line_and_column(tmp_path: Path) -> None:

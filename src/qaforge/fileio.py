@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -29,13 +30,35 @@ class JsonFileError(ValueError):
         super().__init__(f"{self.path}{where}: {message}")
 
 
+def _process_umask() -> int:
+    """The umask, read without changing it (``os.umask`` would, for every thread)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
+def _mode_for(path: Path) -> int:
+    """Keep an existing file's permissions; a new file gets what ``open`` would give it."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode) & 0o777
+    except OSError:
+        return 0o666 & ~_process_umask()
+
+
 def atomic_write_bytes(path: Path | str, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (temp file + fsync + rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _mode_for(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
+            if hasattr(os, "fchmod"):  # mkstemp makes it private (0600)
+                os.fchmod(handle.fileno(), mode)
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -46,9 +69,15 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> None:
         raise
 
 
+def encode_text(text: str) -> bytes:
+    """UTF-8 that is always valid: a lone surrogate (hostile PDF text or model output) is
+    written as its ``\\udXXX`` escape, which inside a JSON string reads back as the same
+    character, instead of crashing or writing bytes no UTF-8 reader accepts."""
+    return text.encode("utf-8", "backslashreplace")
+
+
 def atomic_write_text(path: Path | str, text: str) -> None:
-    # surrogatepass keeps lone surrogates from hostile input writable instead of crashing
-    atomic_write_bytes(path, text.encode("utf-8", "surrogatepass"))
+    atomic_write_bytes(path, encode_text(text))
 
 
 def dumps_pretty(obj: Any) -> str:
@@ -74,9 +103,12 @@ def parse_json_bytes(raw: bytes, path: Path | str) -> Any:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise JsonFileError(path, "not valid UTF-8", line, column) from exc
+        try:  # lone surrogates as older qaforge versions wrote them: readable, not lost
+            text = raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8", "surrogatepass")
+        except UnicodeDecodeError:
+            line = raw[: exc.start].count(b"\n") + 1
+            column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+            raise JsonFileError(path, "not valid UTF-8", line, column) from exc
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -105,7 +137,8 @@ def sha256_file(path: Path | str, block: int = 1 << 20) -> str:
 
 
 def inside(root: Path, candidate: Path) -> bool:
-    """True when ``candidate`` resolves to a path inside ``root`` (no traversal, no symlink escape)."""
+    """True when ``candidate`` resolves to a path inside ``root`` (no traversal and no
+    symlink escape)."""
     try:
         candidate.resolve().relative_to(root.resolve())
     except ValueError:

@@ -9,10 +9,13 @@ whatever the journal still holds.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import time
 from pathlib import Path
+from typing import TextIO
 
 from qaforge.fileio import JsonFileError
 from qaforge.records import Chunk, SuggestionsFile
@@ -24,7 +27,7 @@ class ChunkJournal:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._handle = None
+        self._handle: TextIO | None = None
 
     def replay(self) -> dict[str, dict[str, Chunk]]:
         """Entries left by an earlier run, by file name and chunk id. A torn last line
@@ -43,20 +46,34 @@ class ChunkJournal:
         return out
 
     def append(self, file_name: str, chunk: Chunk) -> None:
-        if self._handle is None:
+        handle = self._handle
+        if handle is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = open(self.path, "a", encoding="utf-8", errors="surrogatepass")  # noqa: SIM115
+            torn = self._ends_mid_line()
+            handle = self._handle = open(self.path, "a", encoding="utf-8",  # noqa: SIM115
+                                         errors="surrogatepass")
+            if torn:  # a killed run's torn last line must not swallow this entry
+                handle.write("\n")
         line = json.dumps({"file": file_name, "chunk": chunk.model_dump(mode="json")},
                           ensure_ascii=True)
-        self._handle.write(line + "\n")
-        self._handle.flush()
+        handle.write(line + "\n")
+        handle.flush()
+
+    def _ends_mid_line(self) -> bool:
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(0, os.SEEK_END)
+                if handle.tell() == 0:
+                    return False
+                handle.seek(-1, os.SEEK_END)
+                return handle.read(1) != b"\n"
+        except FileNotFoundError:
+            return False
 
     def clear(self) -> None:
         self.close()
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
-        except FileNotFoundError:
-            pass
 
     def close(self) -> None:
         if self._handle is not None:
@@ -68,22 +85,21 @@ def apply_generated(data: SuggestionsFile, results: dict[str, Chunk]) -> int:
     """Put generated chunks into ``data``; returns how many landed.
 
     Only chunks still waiting (``pending``, or ``failed`` being retried) are filled; pairs a
-    person added to a waiting chunk meanwhile are kept ahead of the generated ones, and a
-    hand-written string of suggestions is never replaced.
+    person added to a waiting chunk (or wrote into a failed one) are kept ahead of the
+    generated ones, and a hand-written string of suggestions is never replaced.
     """
     landed = 0
     for chunk in data.chunks:
         result = results.get(chunk.id)
         if result is None or chunk.state == "generated":
             continue
-        if isinstance(chunk.suggestions, str):
-            chunk.state, chunk.raw, chunk.error = result.state, result.raw, result.error
-        else:
-            theirs = list(chunk.suggestions) if chunk.state == "pending" else []
-            known = {s.id for s in theirs}
-            chunk.suggestions = theirs + [s for s in result.suggestions  # type: ignore[union-attr]
-                                          if s.id not in known]
-            chunk.state, chunk.raw, chunk.error = result.state, result.raw, result.error
+        if isinstance(chunk.suggestions, list):
+            # a failed result carries no model pairs, only the chunk's pairs at request time
+            drafted = (result.suggestions if result.state == "generated"
+                       and isinstance(result.suggestions, list) else [])
+            known = {s.id for s in chunk.suggestions}
+            chunk.suggestions = [*chunk.suggestions, *(s for s in drafted if s.id not in known)]
+        chunk.state, chunk.raw, chunk.error = result.state, result.raw, result.error
         landed += 1
     return landed
 
@@ -119,7 +135,7 @@ class ChunkWriter:
             path = self.paths[file_name]
             results = self.pending[file_name]
             try:
-                update_suggestions(path, lambda data, r=results: apply_generated(data, r))
+                update_suggestions(path, functools.partial(apply_generated, results=results))
             except (JsonFileError, ValueError, OSError) as exc:
                 self.errors[file_name] = str(exc)
                 continue

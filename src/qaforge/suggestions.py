@@ -10,6 +10,7 @@ Writers (generate, the review app, a person's editor) never clobber each other:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from qaforge.fileio import (
     JsonFileError,
     atomic_write_bytes,
     dumps_pretty,
+    encode_text,
     parse_json_bytes,
     revision_of_bytes,
 )
@@ -85,10 +87,14 @@ def lock_for(path: Path) -> FileLock:
 
 
 def _line_of(raw_text: str, needle: str | None) -> int | None:
+    """Line of the first JSON string equal to ``needle`` (as an editor may have escaped it)."""
     if not needle:
         return None
-    idx = raw_text.find(f'"{needle}"')
-    return raw_text.count("\n", 0, idx) + 1 if idx >= 0 else None
+    for quoted in (json.dumps(needle, ensure_ascii=False), json.dumps(needle)):
+        idx = raw_text.find(quoted)
+        if idx >= 0:
+            return raw_text.count("\n", 0, idx) + 1
+    return None
 
 
 def _field_path(parts: tuple[Any, ...]) -> str:
@@ -127,7 +133,8 @@ def parse_suggestions(raw: bytes, path: Path) -> LoadedSuggestions:
     known = {"schema", "source", "generator", "chunks"}
     for key in doc:
         if key not in known:
-            problems.append(FileProblem(path, "unknown field (kept as is)", key, _line_of(text, key)))
+            problems.append(FileProblem(path, "unknown field (kept as is)", key,
+                                        _line_of(text, key)))
 
     source = _validated(Source, doc.get("source"), "source", path, text, problems) or Source(
         file=path.name.removesuffix(SUFFIX) + ".pdf", sha256="", pages=0)
@@ -145,7 +152,10 @@ def parse_suggestions(raw: bytes, path: Path) -> LoadedSuggestions:
     seen_pairs: set[str] = set()
     for index, entry in enumerate(raw_chunks):
         prefix = f"chunks[{index}]"
-        anchor = entry.get("id") if isinstance(entry, dict) else None
+        # a chunk without a usable id is found by its text
+        anchor = next((value for value in (entry.get("id"), entry.get("text"))
+                       if isinstance(value, str) and value), None) if isinstance(entry, dict) \
+            else None
         if not isinstance(entry, dict):
             problems.append(FileProblem(path, "a chunk must be a JSON object", prefix))
             continue
@@ -231,7 +241,7 @@ def load_suggestions(path: Path) -> LoadedSuggestions:
 
 
 def serialize(data: SuggestionsFile) -> bytes:
-    return dumps_pretty(data.to_json_dict()).encode("utf-8", "surrogatepass")
+    return encode_text(dumps_pretty(data.to_json_dict()))
 
 
 def write_suggestions(path: Path, data: SuggestionsFile, expected_revision: str | None = None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import webbrowser
 from pathlib import Path
 from typing import Any
@@ -66,10 +65,15 @@ def command(workdir: Path, **params: Any) -> None:
                       "this address and gets the link can read and change your files.")
     if review.port and server.port != review.port:
         console.print(f"port {review.port} is in use; using {server.port}")
-    console.print(f"Reviewing [bold]{escape(str(workdir / 'output_json'))}[/]")
-    console.print(f"Open [bold cyan]{server.url}[/]  (Ctrl+C to stop)", soft_wrap=True)
-    if review.open_browser:
-        webbrowser.open(server.url)
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C is the normal way to stop
-        server.serve_forever()
+    try:  # Ctrl+C is the normal way to stop, at any moment
+        server.start()
+        console.print(f"Reviewing [bold]{escape(str(workdir / 'output_json'))}[/]")
+        console.print(f"Open [bold cyan]{server.url}[/]  (Ctrl+C to stop)", soft_wrap=True)
+        if review.open_browser:
+            webbrowser.open(server.url)
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
     console.print("stopped; every change is already saved.")

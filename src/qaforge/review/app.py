@@ -5,6 +5,7 @@ Build it with :func:`create_app`; :mod:`qaforge.review.server` runs it with uvic
 
 from __future__ import annotations
 
+import json
 import secrets
 from importlib import resources
 from pathlib import Path
@@ -14,6 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from qaforge.fileio import encode_text
 from qaforge.review.ops import OpRequest
 from qaforge.review.security import (
     MAX_BODY_BYTES,
@@ -45,6 +47,15 @@ LOCKED_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 machine away from your files.</p></main></body></html>"""
 
 
+class SafeJSONResponse(JSONResponse):
+    """JSON that always encodes: a lone surrogate (hostile PDF text, model output, a file
+    name that is not UTF-8) goes out as its ``\\udXXX`` escape instead of failing."""
+
+    def render(self, content: Any) -> bytes:
+        return encode_text(json.dumps(content, ensure_ascii=False, allow_nan=False,
+                                      separators=(",", ":")))
+
+
 def _asset(name: str) -> bytes:
     return resources.files("qaforge.review").joinpath("static", name).read_bytes()
 
@@ -66,7 +77,7 @@ def create_app(workdir: Path, *, token: str | None = None, host: str = "127.0.0.
 
     @app.exception_handler(ReviewError)
     async def review_error(_: Request, exc: ReviewError) -> JSONResponse:
-        return JSONResponse(exc.to_json(), status_code=exc.status_code)
+        return SafeJSONResponse(exc.to_json(), status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -117,20 +128,22 @@ def _api_router(store: ReviewStore, token: str, hosts: list[str]) -> APIRouter:
     router = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
 
     @router.get("/docs")
-    def list_documents() -> dict[str, Any]:
-        return {"workdir": str(store.workdir), "documents": store.summaries()}
+    def list_documents() -> Response:
+        return SafeJSONResponse({"workdir": str(store.workdir),
+                                 "documents": store.summaries()})
 
     @router.get("/docs/{doc}")
-    def get_document(doc: str) -> dict[str, Any]:
-        return store.document(doc)
+    def get_document(doc: str) -> Response:
+        return SafeJSONResponse(store.document(doc))
 
     @router.post("/docs/{doc}/ops")
-    def apply_op(doc: str, request: OpRequest) -> dict[str, Any]:
-        return store.apply(doc, request)
+    def apply_op(doc: str, request: OpRequest) -> Response:
+        return SafeJSONResponse(store.apply(doc, request))
 
     @router.get("/queue")
     def get_queue(status: str | None = None, doc: str | None = None,
-                  q: Annotated[str, Query(max_length=500)] = "") -> dict[str, Any]:
-        return store.queue(QueueFilter(status=status or None, document=doc or None, query=q))
+                  q: Annotated[str, Query(max_length=500)] = "") -> Response:
+        return SafeJSONResponse(store.queue(QueueFilter(status=status or None,
+                                                        document=doc or None, query=q)))
 
     return router

@@ -7,18 +7,28 @@ chunk's pairs as they were before the action being undone.
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from qaforge.records import Chunk, PairStatus, Suggestion, SuggestionsFile, content_id
 
 MAX_TEXT = 20_000
 #: where a converted chunk keeps the text a person wrote (a field of the chunk on disk)
 CONVERTED_FROM = "converted_from_text"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _visible(value: Any) -> Any:
+    """A lone surrogate from hostile text shows as U+FFFD in the page; store what was shown
+    (the string constraints below cannot even read one)."""
+    return _LONE_SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
+
+
 PairText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                            max_length=MAX_TEXT)]
+                                            max_length=MAX_TEXT), BeforeValidator(_visible)]
 
 
 class OpError(ValueError):

@@ -102,6 +102,12 @@ class ReviewServer:
             time.sleep(0.01)
         return self
 
+    def wait(self) -> None:
+        """Block until the server thread of :meth:`start` ends; Ctrl+C interrupts the wait
+        (not the server's event loop, which a signal at start-up would leave half made)."""
+        while self._thread is not None and self._thread.is_alive():
+            self._thread.join(0.5)
+
     def stop(self, timeout: float = 10.0) -> None:
         self._server.should_exit = True
         if self._thread is not None:
