@@ -115,18 +115,13 @@ def test_hostile_text_reaches_the_dataset_exactly(hostile_workdir: Path,
     assert done.returncode == 0, done.stdout
     rows = strict_json(hostile_workdir / "cleaned_finetune.jsonl")
     pairs = {(row["messages"][0]["content"], row["messages"][1]["content"]) for row in rows}
-    # the CJK pair is held back by the question-form check (see the xfail test below)
-    assert pairs == {pair for pair in HOSTILE.values() if pair != HOSTILE[CJK]}
+    assert pairs == set(HOSTILE.values())
     evaluation = strict_json(hostile_workdir / "evaluation.json")
     originals = {(e["original_messages"][0]["content"], e["original_messages"][1]["content"])
                  for e in evaluation["entries"]}
     assert originals == set(HOSTILE.values())
 
 
-@pytest.mark.xfail(strict=True, reason="refine's question-form check counts words by \\w+ "
-                   "runs, so a Chinese or Japanese question (no spaces) is always 'too short' "
-                   "and every pair of a CJK document is skipped "
-                   "(qaforge/refine/checks.py question_issues)")
 def test_cjk_questions_pass_the_question_form_check() -> None:
     from qaforge.refine.checks import question_issues
 
@@ -158,10 +153,6 @@ def test_review_api_returns_hostile_text_unchanged(hostile_workdir: Path) -> Non
     assert (pair.answer, pair.status) == ("Still \ufffd here, edited.", "edited")  # as shown
 
 
-@pytest.mark.xfail(strict=True, reason="refine validates judge replies with constrained "
-                   "pydantic strings, which cannot read a lone surrogate: a reply whose reason "
-                   "holds one is unusable, retried and recorded as no verdict "
-                   "(qaforge/refine/judge.py JudgeReply.reason; CorrectionReply likewise)")
 def test_judge_reply_with_a_lone_surrogate_gives_a_verdict(tmp_path: Path) -> None:
     diverse_workdir(tmp_path, random.Random(4), documents=1, chunks=2, pairs=2)
 
@@ -174,10 +165,6 @@ def test_judge_reply_with_a_lone_surrogate_gives_a_verdict(tmp_path: Path) -> No
     strict_json(tmp_path / "evaluation.json")
 
 
-@pytest.mark.xfail(strict=True, reason="ReplyCache.put stores json.dumps(ensure_ascii=False) "
-                   "in SQLite, which cannot encode a lone surrogate: UnicodeEncodeError "
-                   "(qaforge/refine/cache.py); unreachable today only because the reply "
-                   "models reject such replies first (see above)")
 def test_reply_cache_stores_a_lone_surrogate(tmp_path: Path) -> None:
     from qaforge.refine.cache import ReplyCache
 

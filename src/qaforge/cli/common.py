@@ -126,7 +126,7 @@ def friendly_errors(func: F) -> F:
     """Turn the errors a user can fix into one line and exit code 2 (no traceback)."""
     from qaforge.fileio import JsonFileError
     from qaforge.llm.base import BackendUnavailable
-    from qaforge.runners.ray_support import RayRunError
+    from qaforge.runners import RayRunError
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -80,7 +80,7 @@ class ReplyCache:
     def put(self, key: str, kind: str, value: Any) -> None:
         self._db.execute("INSERT OR REPLACE INTO replies (key, kind, value, created) "
                          "VALUES (?, ?, ?, ?)",
-                         (key, kind, json.dumps(value, ensure_ascii=False), time.time()))
+                         (key, kind, json.dumps(value, ensure_ascii=True), time.time()))
         self._db.commit()
 
     def __len__(self) -> int:

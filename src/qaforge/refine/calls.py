@@ -20,7 +20,7 @@ from qaforge.llm.base import ChatRequest, Completion, LLMClient, LLMError
 from qaforge.refine.cache import ReplyStore, request_key
 
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.IGNORECASE)
-RAW_KEEP = 400
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(slots=True)
@@ -45,6 +45,17 @@ def extract_json_object(text: str) -> Any:
         return json.loads(stripped[start:end + 1])
 
 
+def _without_lone_surrogates(data: Any) -> Any:
+    """U+FFFD for lone surrogates (``"\\ud800"`` in JSON), which no encoder can write."""
+    if isinstance(data, str):
+        return _LONE_SURROGATE.sub("\ufffd", data)
+    if isinstance(data, list):
+        return [_without_lone_surrogates(item) for item in data]
+    if isinstance(data, dict):
+        return {key: _without_lone_surrogates(value) for key, value in data.items()}
+    return data
+
+
 def validate_reply(text: str, model: type[BaseModel]) -> dict[str, Any]:
     """Parse and validate ``text``; raise ``ValueError`` with a short reason."""
     try:
@@ -52,7 +63,7 @@ def validate_reply(text: str, model: type[BaseModel]) -> dict[str, Any]:
     except ValueError as exc:
         raise ValueError(f"not JSON ({exc})") from None
     try:
-        return model.model_validate(data).model_dump(mode="json")
+        return model.model_validate(_without_lone_surrogates(data)).model_dump(mode="json")
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "reply"
@@ -113,7 +124,7 @@ def _interpret(result: Completion | LLMError, model: type[BaseModel]) -> Reply:
     try:
         return Reply(value=validate_reply(result.text, model), raw=result.text)
     except ValueError as exc:
-        return Reply(error=str(exc), raw=result.text[:RAW_KEEP])
+        return Reply(error=str(exc), raw=result.text)
 
 
 def _finish(replies: list[Reply | None], i: int, reply: Reply, cache: ReplyStore | None,

@@ -41,7 +41,10 @@ _CONTEXT_BOUND = re.compile(
     re.IGNORECASE)
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+# scripts written without spaces: every character counts as a word
+_UNSPACED = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 MIN_QUESTION_CHARS = 10
+QUESTION_MARKS = ("?", "\uff1f", "\u061f", "\u037e")  # ASCII, full-width, Arabic, Greek
 COPY_SIMILARITY = 0.9
 
 
@@ -55,14 +58,15 @@ def question_issues(question: str, answer: str) -> list[Issue]:
     """Everything wrong with the pair's form; empty when it passes."""
     issues: list[Issue] = []
     q = question.strip()
-    words = _WORD.findall(q.casefold())
+    words = _WORD.findall(_UNSPACED.sub(" ", q.casefold()))
+    unspaced = len(_UNSPACED.findall(q))
     if not q:
         return [Issue(code="empty_question", message="the question is empty")]
     if not answer.strip():
         issues.append(Issue(code="empty_answer", message="the answer is empty", target="answer"))
-    if len(q) < MIN_QUESTION_CHARS or len(words) < 3:
+    if (len(q) < MIN_QUESTION_CHARS and not unspaced) or len(words) + unspaced < 3:
         issues.append(Issue(code="too_short", message=f"the question is too short ({q!r})"))
-    elif not (q.endswith("?") or (words and words[0] in _INSTRUCTION_WORDS)):
+    elif not (q.endswith(QUESTION_MARKS) or (words and words[0] in _INSTRUCTION_WORDS)):
         issues.append(Issue(code="not_a_question",
                             message="not a question: it neither ends with '?' nor opens with "
                                     "an instruction such as 'Explain'"))

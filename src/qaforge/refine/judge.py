@@ -161,13 +161,14 @@ class Judge:
         replies = ask_json(self.client, requests, JudgeReply, kind="judge", cache=self.cache,
                            on_done=on_done)
         self.calls += sum(1 for r in replies if not r.cached)
-        return [self._verdict(r.value, r.error, r.cached) for r in replies]
+        return [self._verdict(r.value, r.error, r.cached, r.raw) for r in replies]
 
-    def _verdict(self, value: dict[str, Any] | None, error: str | None, cached: bool) -> Verdict:
+    def _verdict(self, value: dict[str, Any] | None, error: str | None, cached: bool,
+                 raw: str = "") -> Verdict:
         base = Verdict(model=self.model_id, prompt=self.prompt_name, cached=cached,
                        advisory=self.advisory)
         if value is None:
-            return base.model_copy(update={"error": f"judge: {error}"})
+            return base.model_copy(update={"error": f"judge: {error}", "raw": raw})
         reply = JudgeReply.model_validate(value)
         label: Label = reply.label
         scores = {name: getattr(reply, name) for name in SCORE_NAMES}

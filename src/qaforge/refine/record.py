@@ -55,6 +55,7 @@ class Verdict(BaseModel):
     groundedness: int | None = None
     reason: str = ""
     error: str | None = Field(default=None, description="why there is no usable verdict")
+    raw: str | None = Field(default=None, description="the unusable reply, verbatim")
     model: str = ""
     prompt: str = ""
     cached: bool = False

@@ -88,9 +88,12 @@ def _messages(question: str, answer: str) -> list[dict[str, str]]:
 def _verdict_json(verdict: Verdict | None) -> dict[str, Any] | None:
     if verdict is None:
         return None
-    return {"label": verdict.label, "scores": verdict.scores, "reason": verdict.reason,
-            "model_label": verdict.model_label, "error": verdict.error, "model": verdict.model,
-            "prompt": verdict.prompt, "cached": verdict.cached, "advisory": verdict.advisory}
+    out = {"label": verdict.label, "scores": verdict.scores, "reason": verdict.reason,
+           "model_label": verdict.model_label, "error": verdict.error, "model": verdict.model,
+           "prompt": verdict.prompt, "cached": verdict.cached, "advisory": verdict.advisory}
+    if verdict.raw is not None:
+        out["raw_reply"] = verdict.raw
+    return out
 
 
 def entry_json(record: PairRecord) -> dict[str, Any]:

@@ -17,16 +17,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from qaforge.llm.base import BackendUnavailable, LLMClient
+from qaforge.runners import RayRunError
 from qaforge.runners.stages import Record
 
 RAY_EXTRA_HINT = "the ray runner needs the ray extra: pip install 'qaforge[ray]'"
 COLUMN = "record"
 STREAM_BLOCK_BYTES = 1
 Stage = Callable[[list[Record]], list[Record]]
-
-
-class RayRunError(RuntimeError):
-    """A cluster job that failed (a stage raised, a worker died); the message is one line."""
 
 
 def require_ray() -> Any:
