@@ -222,7 +222,9 @@ def test_convert_hand_written_text_and_undo(page: Any, write_doc: WriteDoc) -> N
     page.reload()
     page.wait_for_selector("body[data-ready='1'] .card.current")
     keys = Keys(page)
-    keys.press("]", "]")  # all documents -> manual -> notes
+    keys.press("]")  # all documents -> manual
+    page.wait_for_selector('.doc.active[title="manual_suggestions.json"]')
+    keys.press("]")  # -> notes
     page.wait_for_selector("#suggestions-text")
     assert page.inner_text("#suggestions-text").strip() == SEED_TEXT.strip()
     keys.press("Shift+C")
