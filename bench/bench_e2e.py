@@ -1,0 +1,162 @@
+"""Benchmark: ``qaforge run`` end to end with the bundled model, wall time split by stage.
+
+Runs the real command (``qaforge run FILES -o WORK --threads T``) in a child process and
+timestamps its progress lines as they arrive, which splits the wall time into engine start,
+extract + chunk, generate, and refine's steps (load, judge, correct, re-judge, write).
+
+The whole text set of ``../shared/pdfs`` (18 files, 541 pages, ~1,000 chunks) takes hours
+with the demo model on 2 cores, so by default a documented subset runs (5 small files of
+different kinds, 11 pages, ~22 chunks) and the full set is extrapolated: extraction and
+chunking of the full set are measured (in-process, with the model's tokenizer), and the
+model stages are scaled from the subset's seconds per chunk and per judged pair.
+``--all`` runs the full set instead.
+
+    python bench/bench_e2e.py [--all] [--threads 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import benchlib
+
+SUBSET = ("2305.03393v1-pg9.pdf", "amt_handbook_sample.pdf", "code_and_formula.pdf",
+          "scotus-transcript-p1.pdf", "ieee-conf-2013.pdf")
+CLI = "import sys; from qaforge.cli import main; sys.argv[0] = 'qaforge'; main()"
+# progress lines that start a stage (LineReporter prints "<label>: N to do")
+MARKERS = {name: re.compile(rf"^{name}: \d+ to do") for name in
+           ("extract", "generate", "load", "judge", "correct", "re-judge", "write")}
+STAGE_NAMES = {"start": "start (imports, engine)", "extract": "extract+chunk",
+               "generate": "generate", "load": "refine load/checks/dedup", "judge": "judge",
+               "correct": "correct", "re-judge": "re-judge", "write": "write"}
+
+
+def run_cli(files: list[Path], workdir: Path, threads: int, model: Path
+            ) -> tuple[dict[str, float], float, float, int, str]:
+    """``qaforge run`` in a child; returns (stage start times, wall, peak RSS MB, exit, log)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "120"}
+    argv = [sys.executable, "-c", CLI, "run", *map(str, files), "-o", str(workdir),
+            "--threads", str(threads), "--model", str(model)]
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=env)
+    marks: dict[str, float] = {"start": 0.0}
+    log: list[str] = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        log.append(line)
+        for name, pattern in MARKERS.items():
+            if name not in marks and pattern.match(line):
+                marks[name] = time.perf_counter() - started
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    return marks, wall, usage.ru_maxrss / 1024, proc.returncode, "".join(log)
+
+
+def stage_seconds(marks: dict[str, float], wall: float) -> dict[str, float]:
+    """Seconds from each marker to the next one (the last runs to the end)."""
+    ordered = sorted(marks.items(), key=lambda item: item[1])
+    out: dict[str, float] = {}
+    for (name, at), (_, nxt) in zip(ordered, [*ordered[1:], ("end", wall)], strict=True):
+        out[name] = nxt - at
+    return out
+
+
+def prepare_full_set(files: list[Path], model: Path, threads: int) -> tuple[int, int, float]:
+    """Pages, chunks and seconds to extract and chunk ``files`` the way ``run_generate``
+    does (model's tokenizer through the engine, default budget)."""
+    from qaforge.chunking import chunk_document, default_chunk_budget
+    from qaforge.config import GenerateSettings
+    from qaforge.extract import ExtractionError, extract_pdf
+    from qaforge.generate import GenerateQA
+    from qaforge.llm.engine import EmbeddedEngine
+
+    settings = GenerateSettings()
+    pages = chunks = 0
+    with EmbeddedEngine(model, concurrency=1, threads=threads) as engine:
+        gen = GenerateQA(engine, pairs_per_chunk=settings.pairs_per_chunk)
+        budget = default_chunk_budget(engine.context_length or 2048,
+                                      gen.prompt_overhead_tokens, gen.max_tokens)
+        started = time.perf_counter()
+        for path in files:
+            try:
+                document = extract_pdf(path)
+            except ExtractionError:
+                continue
+            pages += document.pages
+            chunks += len(chunk_document(document, max_tokens=budget,
+                                         count_tokens=engine.count_tokens,
+                                         min_tokens=settings.min_chunk_tokens))
+        seconds = time.perf_counter() - started
+    return pages, chunks, seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", type=Path, default=benchlib.DEFAULT_CORPUS)
+    parser.add_argument("--all", action="store_true", help="run the whole text set")
+    parser.add_argument("--files", default=",".join(SUBSET), help="subset, comma-separated")
+    parser.add_argument("--model", default="", help="GGUF file (default: the bundled model)")
+    parser.add_argument("--threads", type=int, default=0, help="0: auto (1 on a busy machine)")
+    parser.add_argument("--no-estimate", action="store_true",
+                        help="skip measuring extraction of the full set for the estimate")
+    args = parser.parse_args()
+
+    everything = benchlib.text_files(args.corpus)
+    model = benchlib.find_model(args.model)
+    if not everything or model is None:
+        print(f"nothing to measure: corpus {args.corpus} or the bundled model not found")
+        return 0
+    wanted = {n.strip() for n in args.files.split(",") if n.strip()}
+    files = everything if args.all else [p for p in everything if p.name in wanted]
+    threads, machine = benchlib.pick_threads(args.threads)
+    print(machine)
+    with tempfile.TemporaryDirectory(prefix="qaforge-bench-e2e-") as tmp:
+        workdir = Path(tmp) / "work"
+        with benchlib.LoadMonitor() as monitor:
+            marks, wall, rss, code, log = run_cli(files, workdir, threads, model)
+        if code != 0:
+            print(f"qaforge run exited {code}; last output:\n{log[-3000:]}")
+        evaluation = workdir / "evaluation.json"
+        summary = json.loads(evaluation.read_text())["summary"] if evaluation.exists() else {}
+        coverage = summary.get("coverage", {})
+        chunks = sum(c.get("chunks", 0) for c in coverage.values())
+        pairs = summary.get("pairs_in", 0)
+        calls = summary.get("model_calls", {})
+    stages = stage_seconds(marks, wall)
+    split = ", ".join(f"{STAGE_NAMES.get(k, k)} {v:.1f} s" for k, v in stages.items())
+    label = "full text set" if args.all else "subset"
+    pages_seen = re.search(r"pages\s*[│|]\s*(\d+)", log)
+    print(f"qaforge run, {label}: {len(files)} files, {pages_seen.group(1) if pages_seen else '?'}"
+          f" pages, {chunks} chunks, {pairs} pairs: wall {wall:.1f} s; {split}; "
+          f"model calls judge {calls.get('judge', '?')} / correct {calls.get('correct', '?')} / "
+          f"re-judge {calls.get('re_judge', '?')}; peak RSS {rss:.0f} MB; exit {code}; "
+          f"{monitor.describe()}")
+    if args.all or args.no_estimate or not chunks:
+        return 0
+
+    generate_per_chunk = stages.get("generate", 0.0) / chunks
+    refine = sum(stages.get(k, 0.0) for k in ("load", "judge", "correct", "re-judge", "write"))
+    refine_per_chunk = refine / chunks
+    full_pages, full_chunks, prepare = prepare_full_set(everything, model, threads)
+    estimate = (stages.get("start", 0.0) + prepare + generate_per_chunk * full_chunks
+                + refine_per_chunk * full_chunks)
+    print(f"full text set, estimated: {len(everything)} files, {full_pages} pages, "
+          f"{full_chunks} chunks: extract+chunk {prepare:.1f} s (measured), generate "
+          f"~{generate_per_chunk * full_chunks / 60:.0f} min ({generate_per_chunk:.1f} s/chunk), "
+          f"refine ~{refine_per_chunk * full_chunks / 60:.0f} min ({refine_per_chunk:.1f} s/chunk)"
+          f"; total ~{estimate / 60:.0f} min (extrapolated from the subset at threads={threads})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""Smoke tests of the bench scripts: each runs on a tiny input and must exit 0 and print
+its summary lines. No timing is asserted anywhere (the figures are for docs/benchmarks.md).
+
+The model-backed scripts run the real bundled model on one thread (``model``/``slow``);
+the seed mode of ``bench_generate`` also needs the ``transformers`` extra.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import pdfgen
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def run_script(name: str, *args: str, timeout: float = 600) -> str:
+    done = subprocess.run([sys.executable, str(BENCH / name), *args], capture_output=True,
+                          text=True, timeout=timeout, check=False)
+    assert done.returncode == 0, f"{name} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path: Path) -> Path:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    pdfgen.plain_pdf(corpus, pages=3)
+    pdfgen.two_column_pdf(corpus)
+    return corpus
+
+
+def test_bench_extract_reports_every_extractor_and_both_ratios(tiny_corpus: Path) -> None:
+    out = run_script("bench_extract.py", "--corpus", str(tiny_corpus), "--rounds", "1")
+    for name in ("extract_pdf", "pypdfium2-raw", "pypdf"):
+        assert f"{name} " in out and "pages/s" in out
+    assert "extract_pdf / pypdfium2-raw =" in out
+    assert "extract_pdf / pypdf" in out
+
+
+@pytest.mark.slow
+def test_bench_scale_measures_rss_and_a_clean_resume() -> None:
+    out = run_script("bench_scale.py", "--pages", "4,12", "--delay", "0.05")
+    assert "generate --backend fake     4 pages" in out
+    assert "generate --backend fake    12 pages" in out
+    assert "peak RSS 12 vs 4 pages" in out
+    resumed = [line for line in out.splitlines() if "redone" in line]
+    assert resumed and resumed[0].endswith("OK"), out
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_bench_generate_runs_engine_modes_and_prints_ratios(tiny_corpus: Path,
+                                                            bundled_model: Path) -> None:
+    out = run_script("bench_generate.py", "--pdf", str(tiny_corpus / "plain.pdf"),
+                     "--model", str(bundled_model), "--first", "0", "--chunks", "2",
+                     "--modes", "c,peak,b", "--threads", "1",
+                     "--prompt-file", str(BENCH / "qa_prefix_first.txt"))
+    for mode in ("qaforge", "peak/4", "serial"):
+        assert any(line.startswith(mode) and "chunks/min" in line and "2 chunks" in line
+                   for line in out.splitlines()), out
+    assert "(c)/peak generated tok/s =" in out
+    assert "(c)/(b) chunks/min =" in out
+    assert "qaforge's own code around the model:" in out
+
+
+@pytest.mark.slow
+@pytest.mark.model
+@pytest.mark.transformers
+def test_bench_generate_seed_mode_runs_the_transformers_pipeline(tiny_corpus: Path,
+                                                                 bundled_model: Path) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    out = run_script("bench_generate.py", "--pdf", str(tiny_corpus / "plain.pdf"),
+                     "--model", str(bundled_model), "--first", "0", "--chunks", "1",
+                     "--seed-chunks", "1", "--seed-max-new-tokens", "16", "--modes", "c,a",
+                     "--threads", "1")
+    assert any(line.startswith("seed") and "chunks/min" in line for line in out.splitlines())
+    assert "(c)/(a) chunks/min =" in out
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_bench_judge_replays_refine_requests(tiny_corpus: Path, bundled_model: Path) -> None:
+    out = run_script("bench_judge.py", "--pdf", str(tiny_corpus / "plain.pdf"),
+                     "--model", str(bundled_model), "--first", "0", "--chunks", "1",
+                     "--threads", "1", "--variant-prompt", str(BENCH / "judge_prefix_first.txt"))
+    assert any(line.startswith("refine ") and "pairs/min" in line for line in out.splitlines())
+    assert "refine/peak pairs/min =" in out
+    assert "peak grouped/in order" in out
+    assert "peak/4/judge_prefix_first/grouped / peak in order pairs/min =" in out
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_bench_e2e_splits_qaforge_run_by_stage(tiny_corpus: Path, bundled_model: Path) -> None:
+    out = run_script("bench_e2e.py", "--corpus", str(tiny_corpus), "--files", "plain.pdf",
+                     "--model", str(bundled_model), "--threads", "1", "--no-estimate")
+    line = next(line for line in out.splitlines() if line.startswith("qaforge run, subset"))
+    for stage in ("extract+chunk", "generate", "judge", "exit 0"):
+        assert stage in line, line
