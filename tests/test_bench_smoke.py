@@ -61,7 +61,7 @@ def test_bench_generate_runs_engine_modes_and_prints_ratios(tiny_corpus: Path,
                      "--modes", "c,peak,b", "--threads", "1",
                      "--prompt-file", str(BENCH / "qa_prefix_first.txt"))
     for mode in ("qaforge", "peak/4", "serial"):
-        assert any(line.startswith(mode) and "chunks/min" in line and "2 chunks" in line
+        assert any(line.startswith(mode) and "chunks/min" in line and " chunks in " in line
                    for line in out.splitlines()), out
     assert "(c)/peak generated tok/s =" in out
     assert "(c)/(b) chunks/min =" in out
