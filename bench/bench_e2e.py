@@ -1,8 +1,9 @@
 """Benchmark: ``qaforge run`` end to end with the bundled model, wall time split by stage.
 
 Runs the real command (``qaforge run FILES -o WORK --threads T``) in a child process and
-timestamps its progress lines as they arrive, which splits the wall time into engine start,
-extract + chunk, generate, and refine's steps (load, judge, correct, re-judge, write).
+timestamps its progress lines as they arrive, which splits the wall time into start
+(imports, engine), extract + chunk, generate and refine; refine's own step timers (in
+``evaluation.json``) split refine into judge, correct and the rest.
 
 The whole text set of ``../shared/pdfs`` (18 files, 541 pages, ~1,000 chunks) takes hours
 with the demo model on 2 cores, so by default a documented subset runs (5 small files of
@@ -31,12 +32,9 @@ import benchlib
 SUBSET = ("2305.03393v1-pg9.pdf", "amt_handbook_sample.pdf", "code_and_formula.pdf",
           "scotus-transcript-p1.pdf", "ieee-conf-2013.pdf")
 CLI = "import sys; from qaforge.cli import main; sys.argv[0] = 'qaforge'; main()"
-# progress lines that start a stage (LineReporter prints "<label>: N to do")
-MARKERS = {name: re.compile(rf"^{name}: \d+ to do") for name in
-           ("extract", "generate", "load", "judge", "correct", "re-judge", "write")}
-STAGE_NAMES = {"start": "start (imports, engine)", "extract": "extract+chunk",
-               "generate": "generate", "load": "refine load/checks/dedup", "judge": "judge",
-               "correct": "correct", "re-judge": "re-judge", "write": "write"}
+# progress lines that start a phase (LineReporter prints "<label>: N to do"); refine's
+# "load" line comes once its files are loaded, so refine's start is that minus its load time
+MARKERS = {name: re.compile(rf"^{name}: \d+ to do") for name in ("extract", "generate", "load")}
 
 
 def run_cli(files: list[Path], workdir: Path, threads: int, model: Path
@@ -62,13 +60,17 @@ def run_cli(files: list[Path], workdir: Path, threads: int, model: Path
     return marks, wall, usage.ru_maxrss / 1024, proc.returncode, "".join(log)
 
 
-def stage_seconds(marks: dict[str, float], wall: float) -> dict[str, float]:
-    """Seconds from each marker to the next one (the last runs to the end)."""
-    ordered = sorted(marks.items(), key=lambda item: item[1])
-    out: dict[str, float] = {}
-    for (name, at), (_, nxt) in zip(ordered, [*ordered[1:], ("end", wall)], strict=True):
-        out[name] = nxt - at
-    return out
+def stage_seconds(marks: dict[str, float], wall: float,
+                  timings: dict[str, float]) -> dict[str, float]:
+    """Wall seconds per stage from the progress-line times and refine's own timers."""
+    extract = marks.get("extract", 0.0)
+    generate = marks.get("generate", extract)
+    refine = marks.get("load", wall) - timings.get("load", 0.0)
+    judge, correct = timings.get("judge", 0.0), timings.get("correct", 0.0)
+    return {"start (imports, engine)": extract, "extract+chunk": generate - extract,
+            "generate": refine - generate, "refine": wall - refine, "refine: judge": judge,
+            "refine: correct + re-judge": correct,
+            "refine: rest": max(0.0, wall - refine - judge - correct)}
 
 
 def prepare_full_set(files: list[Path], model: Path, threads: int) -> tuple[int, int, float]:
@@ -132,23 +134,24 @@ def main() -> int:
         chunks = sum(c.get("chunks", 0) for c in coverage.values())
         pairs = summary.get("pairs_in", 0)
         calls = summary.get("model_calls", {})
-    stages = stage_seconds(marks, wall)
-    split = ", ".join(f"{STAGE_NAMES.get(k, k)} {v:.1f} s" for k, v in stages.items())
+        decisions = summary.get("decisions", {})
+    stages = stage_seconds(marks, wall, summary.get("timings", {}))
+    split = ", ".join(f"{name} {value:.1f} s" for name, value in stages.items())
     label = "full text set" if args.all else "subset"
     pages_seen = re.search(r"pages\s*[│|]\s*(\d+)", log)
     print(f"qaforge run, {label}: {len(files)} files, {pages_seen.group(1) if pages_seen else '?'}"
-          f" pages, {chunks} chunks, {pairs} pairs: wall {wall:.1f} s; {split}; "
-          f"model calls judge {calls.get('judge', '?')} / correct {calls.get('correct', '?')} / "
-          f"re-judge {calls.get('re_judge', '?')}; peak RSS {rss:.0f} MB; exit {code}; "
-          f"{monitor.describe()}")
+          f" pages, {chunks} chunks, {pairs} pairs ({decisions.get('duplicate', '?')} duplicates, "
+          f"{decisions.get('kept', '?')} kept, {decisions.get('corrected', '?')} corrected): "
+          f"wall {wall:.1f} s; {split}; model calls judge {calls.get('judge', '?')} / correct "
+          f"{calls.get('correct', '?')} / re-judge {calls.get('re_judge', '?')}; peak RSS "
+          f"{rss:.0f} MB; exit {code}; {monitor.describe()}")
     if args.all or args.no_estimate or not chunks:
         return 0
 
-    generate_per_chunk = stages.get("generate", 0.0) / chunks
-    refine = sum(stages.get(k, 0.0) for k in ("load", "judge", "correct", "re-judge", "write"))
-    refine_per_chunk = refine / chunks
+    generate_per_chunk = stages["generate"] / chunks
+    refine_per_chunk = stages["refine"] / chunks
     full_pages, full_chunks, prepare = prepare_full_set(everything, model, threads)
-    estimate = (stages.get("start", 0.0) + prepare + generate_per_chunk * full_chunks
+    estimate = (stages["start (imports, engine)"] + prepare + generate_per_chunk * full_chunks
                 + refine_per_chunk * full_chunks)
     print(f"full text set, estimated: {len(everything)} files, {full_pages} pages, "
           f"{full_chunks} chunks: extract+chunk {prepare:.1f} s (measured), generate "

@@ -251,8 +251,10 @@ def main() -> int:
         if len(results) >= 2:
             small, large = min(results), max(results)
             growth = results[large][1] / results[small][1]
+            slope = (results[large][1] - results[small][1]) * 1024 / (large - small)
             print(f"peak RSS {large} vs {small} pages = {growth:.2f}x for "
-                  f"{large / small:.0f}x the pages (target: flat, i.e. ~1x, and under 300 MB): "
+                  f"{large / small:.0f}x the pages, {slope:.0f} KB per extra page (target: flat, "
+                  f"here within 25%, and under 300 MB): "
                   f"{'met' if growth < 1.25 and results[large][1] < 300 else 'MISSED'}")
         if args.corpus_files > 0 and counts:
             corpus_line(root, max(counts), args.corpus_files, results.get(max(counts)))
