@@ -20,7 +20,7 @@ from qaforge.refine.correct import CORRECT_PROMPT, Corrector, decide
 from qaforge.refine.dedup import deduplicate, deduplicate_rewrites
 from qaforge.refine.grounding import ground
 from qaforge.refine.judge import JUDGE_PROMPT, Judge
-from qaforge.refine.load import load_workdir
+from qaforge.refine.load import LoadResult, load_workdir
 from qaforge.refine.report import (
     DATASET_NAME,
     EVALUATION_NAME,
@@ -30,6 +30,70 @@ from qaforge.refine.report import (
 )
 
 ProgressFn = Callable[[str, int, int], None]
+
+
+class Laps:
+    """Wall time per stage (``seconds``), measured from one lap to the next."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.started = self.clock = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        current = time.perf_counter()
+        self.seconds[name] = round(current - self.clock, 3)
+        self.clock = current
+
+
+def prepare_records(workdir: Path, settings: RefineSettings, laps: Laps,
+                    progress: ProgressFn | None = None) -> LoadResult:
+    """The steps before any model call: load, question-form checks, grounding, dedup."""
+    loaded = load_workdir(workdir)
+    if progress:
+        progress("load", len(loaded.files), len(loaded.files))
+    laps("load")
+    check_questions(loaded.records)
+    ground(loaded.records)
+    laps("checks")
+    deduplicate(loaded.records, settings.near_duplicate_threshold)
+    laps("dedup")
+    return loaded
+
+
+def finish(workdir: Path, loaded: LoadResult, settings: RefineSettings, *,
+           judge: LLMClient, corrector: LLMClient, demo: bool, calls: dict[str, int],
+           cache_stats: dict[str, Any], laps: Laps, progress: ProgressFn | None = None
+           ) -> RefineSummary:
+    """Summarise and write both outputs. ``calls`` counts model calls by kind
+    (``judge``, ``correct``, ``re_judge``, ``failed``)."""
+    records = loaded.records
+    paths = (workdir / DATASET_NAME, workdir / EVALUATION_NAME)
+    summary = summarise(records, loaded.files, paths)
+    summary.demo_judge = demo
+    summary.judge_calls = calls["judge"]
+    summary.correct_calls = calls["correct"] + calls["re_judge"]
+    summary.model_errors = calls["failed"]
+    summary.cache_hits = cache_stats["hits"]
+    judged = sum(1 for r in records if r.verdict is not None)
+    seconds = laps.seconds
+    seconds["total"] = round(time.perf_counter() - laps.started, 3)
+    summary.seconds = {**seconds, "judge_pairs_per_min": round(
+        calls["judge"] / seconds["judge"] * 60, 1) if calls["judge"] and seconds["judge"]
+        else 0.0}
+    meta = {
+        "models": {"judge": judge.describe(), "corrector": corrector.describe(),
+                   "demo_judge": demo, "generators": _generators(loaded.files)},
+        "prompts": {"judge": JUDGE_PROMPT, "correct": CORRECT_PROMPT},
+        "settings": settings.model_dump(mode="json"),
+        "model_calls": {**calls, "pairs_judged": judged},
+        "cache": cache_stats,
+    }
+    write_outputs(workdir, records, loaded.files, summary,
+                  system_prompt=settings.system_prompt, meta=meta)
+    if progress:
+        progress("write", 1, 1)
+    summary.seconds["write"] = round(time.perf_counter() - laps.clock, 3)
+    return summary
 
 
 def refine_workdir(workdir: Path, *, judge: LLMClient, corrector: LLMClient | None = None,
@@ -45,25 +109,9 @@ def refine_workdir(workdir: Path, *, judge: LLMClient, corrector: LLMClient | No
     corrector = corrector or judge
     clients = {id(c): c for c in (judge, corrector)}
     failures_before = sum(c.usage.failures for c in clients.values())
-    seconds: dict[str, float] = {}
-    started = clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        current = time.perf_counter()
-        seconds[name] = round(current - clock, 3)
-        clock = current
-
-    loaded = load_workdir(workdir)
+    laps = Laps()
+    loaded = prepare_records(workdir, settings, laps, progress)
     records = loaded.records
-    if progress:
-        progress("load", len(loaded.files), len(loaded.files))
-    lap("load")
-    check_questions(records)
-    ground(records)
-    lap("checks")
-    deduplicate(records, settings.near_duplicate_threshold)
-    lap("dedup")
 
     demo = bool(judge.is_demo_model)
     with ReplyCache.for_workdir(workdir) as cache:
@@ -71,45 +119,22 @@ def refine_workdir(workdir: Path, *, judge: LLMClient, corrector: LLMClient | No
                            advisory=demo, progress=progress)
         judge_step(records)
         judge_calls = judge_step.calls
-        lap("judge")
+        laps("judge")
         decide(records, min_grounding=settings.min_grounding, correct=settings.correct,
                correct_reviewed=settings.correct_reviewed)
         correct_step = Corrector(corrector, judge_step, cache,
                                  min_grounding=settings.min_grounding, progress=progress)
         correct_step(records)
         deduplicate_rewrites(records, settings.near_duplicate_threshold)
-        lap("correct")
-        cache_hits = cache.hits
+        laps("correct")
         cache_stats = {"hits": cache.hits, "misses": cache.misses,
                        "path": str(cache.path.relative_to(workdir)) if cache.path else None}
 
-    paths = (workdir / DATASET_NAME, workdir / EVALUATION_NAME)
-    summary = summarise(records, loaded.files, paths)
-    summary.demo_judge = demo
-    summary.judge_calls = judge_calls
-    summary.correct_calls = correct_step.calls + (judge_step.calls - judge_calls)
-    summary.model_errors = sum(c.usage.failures for c in clients.values()) - failures_before
-    summary.cache_hits = cache_hits
-    judged = sum(1 for r in records if r.verdict is not None)
-    seconds["total"] = round(time.perf_counter() - started, 3)
-    summary.seconds = {**seconds, "judge_pairs_per_min": round(
-        judge_calls / seconds["judge"] * 60, 1) if judge_calls and seconds["judge"] else 0.0}
-    meta = {
-        "models": {"judge": judge.describe(), "corrector": corrector.describe(),
-                   "demo_judge": demo, "generators": _generators(loaded.files)},
-        "prompts": {"judge": JUDGE_PROMPT, "correct": CORRECT_PROMPT},
-        "settings": settings.model_dump(mode="json"),
-        "model_calls": {"judge": judge_calls, "correct": correct_step.calls,
-                        "re_judge": judge_step.calls - judge_calls,
-                        "failed": summary.model_errors, "pairs_judged": judged},
-        "cache": cache_stats,
-    }
-    write_outputs(workdir, records, loaded.files, summary,
-                  system_prompt=settings.system_prompt, meta=meta)
-    if progress:
-        progress("write", 1, 1)
-    summary.seconds["write"] = round(time.perf_counter() - clock, 3)
-    return summary
+    calls = {"judge": judge_calls, "correct": correct_step.calls,
+             "re_judge": judge_step.calls - judge_calls,
+             "failed": sum(c.usage.failures for c in clients.values()) - failures_before}
+    return finish(workdir, loaded, settings, judge=judge, corrector=corrector, demo=demo,
+                  calls=calls, cache_stats=cache_stats, laps=laps, progress=progress)
 
 
 def _generators(files: list[Any]) -> list[dict[str, Any]]:

@@ -14,8 +14,6 @@ the same files as the local runner's.
 from __future__ import annotations
 
 import functools
-import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,20 +22,11 @@ from qaforge.config import LLMSettings, RefineSettings
 from qaforge.llm import make_client
 from qaforge.llm.base import LLMClient
 from qaforge.refine.cache import CACHE_PATH, ReplyCache
-from qaforge.refine.checks import check_questions
-from qaforge.refine.correct import CORRECT_PROMPT, decide
-from qaforge.refine.dedup import deduplicate, deduplicate_rewrites
-from qaforge.refine.grounding import ground
-from qaforge.refine.judge import JUDGE_PROMPT
-from qaforge.refine.load import FileReport, load_workdir
+from qaforge.refine.correct import decide
+from qaforge.refine.dedup import deduplicate_rewrites
+from qaforge.refine.pipeline import Laps, ProgressFn, finish, prepare_records
 from qaforge.refine.record import PairRecord
-from qaforge.refine.report import (
-    DATASET_NAME,
-    EVALUATION_NAME,
-    RefineSummary,
-    summarise,
-    write_outputs,
-)
+from qaforge.refine.report import RefineSummary
 from qaforge.runners.ray_support import (
     actor_stage,
     borrowed,
@@ -49,7 +38,6 @@ from qaforge.runners.ray_support import (
 )
 from qaforge.runners.stages import STATS_KEY, ClientSpec, CorrectRecords, JudgeRecords, Record
 
-ProgressFn = Callable[[str, int, int], None]
 #: requests queued per actor for each request slot it has
 BATCH_PER_SLOT = 4
 LLM_ACTOR_CPUS = 0.25
@@ -121,70 +109,29 @@ def refine_workdir_ray(workdir: Path, *, judge: LLMSettings, settings: RefineSet
 def _refine(workdir: Path, settings: RefineSettings, judge: LLMClient, corrector: LLMClient,
             judge_spec: ClientSpec, corrector_spec: ClientSpec, ray_address: str,
             actors: int, progress: ProgressFn | None) -> RefineSummary:
-    seconds: dict[str, float] = {}
-    started = clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        current = time.perf_counter()
-        seconds[name] = round(current - clock, 3)
-        clock = current
-
-    loaded = load_workdir(workdir)
+    laps = Laps()
+    loaded = prepare_records(workdir, settings, laps, progress)
     records = loaded.records
-    if progress:
-        progress("load", len(loaded.files), len(loaded.files))
-    lap("load")
-    check_questions(records)
-    ground(records)
-    lap("checks")
-    deduplicate(records, settings.near_duplicate_threshold)
-    lap("dedup")
 
     demo = bool(judge.is_demo_model)
     calls = {"judge": 0, "correct": 0, "re_judge": 0, "failed": 0}
     hits = misses = 0
     if not any(r.active for r in records):  # nothing for a model: no cluster needed
-        lap("judge")
-        lap("correct")
+        laps("judge")
+        laps("correct")
     else:
         with ray_session(ray_address) as ray:
             service = _start_cache(ray, workdir)
             try:
                 _llm_steps(ray, records, settings, RemoteCache(service), judge_spec,
-                           corrector_spec, actors, demo, calls, lap, progress)
+                           corrector_spec, actors, demo, calls, laps, progress)
                 hits, misses = ray.get(service.counts.remote())
             finally:
                 ray.get(service.close.remote())
                 ray.kill(service)
     cache_stats = {"hits": hits, "misses": misses, "path": str(CACHE_PATH)}
-
-    paths = (workdir / DATASET_NAME, workdir / EVALUATION_NAME)
-    summary = summarise(records, loaded.files, paths)
-    summary.demo_judge = demo
-    summary.judge_calls = calls["judge"]
-    summary.correct_calls = calls["correct"] + calls["re_judge"]
-    summary.model_errors = calls["failed"]
-    summary.cache_hits = hits
-    judged = sum(1 for r in records if r.verdict is not None)
-    seconds["total"] = round(time.perf_counter() - started, 3)
-    summary.seconds = {**seconds, "judge_pairs_per_min": round(
-        calls["judge"] / seconds["judge"] * 60, 1) if calls["judge"] and seconds["judge"]
-        else 0.0}
-    meta = {
-        "models": {"judge": judge.describe(), "corrector": corrector.describe(),
-                   "demo_judge": demo, "generators": _generators(loaded.files)},
-        "prompts": {"judge": JUDGE_PROMPT, "correct": CORRECT_PROMPT},
-        "settings": settings.model_dump(mode="json"),
-        "model_calls": {**calls, "pairs_judged": judged},
-        "cache": cache_stats,
-    }
-    write_outputs(workdir, records, loaded.files, summary,
-                  system_prompt=settings.system_prompt, meta=meta)
-    if progress:
-        progress("write", 1, 1)
-    summary.seconds["write"] = round(time.perf_counter() - clock, 3)
-    return summary
+    return finish(workdir, loaded, settings, judge=judge, corrector=corrector, demo=demo,
+                  calls=calls, cache_stats=cache_stats, laps=laps, progress=progress)
 
 
 def _llm_steps(ray: Any, records: list[PairRecord], settings: RefineSettings,
@@ -251,10 +198,3 @@ def _run_stage(ray: Any, records: list[PairRecord], indices: list[int],
         raise run_error(exc) from exc
     return totals
 
-
-def _generators(files: list[FileReport]) -> list[dict[str, Any]]:
-    seen: dict[str, dict[str, Any]] = {}
-    for report in files:
-        if report.generator:
-            seen.setdefault(json.dumps(report.generator, sort_keys=True), report.generator)
-    return list(seen.values())
