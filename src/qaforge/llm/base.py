@@ -9,12 +9,15 @@ slots for servers, real batches for ``transformers``.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
+
+_stream_ids = itertools.count(1)
 
 
 class LLMError(RuntimeError):
@@ -106,42 +109,56 @@ class LLMClient(ABC):
     def stream(self, requests: Sequence[ChatRequest]
                ) -> Iterator[tuple[int, Completion | LLMError]]:
         """Run ``requests`` with up to ``max_concurrency`` in flight; yield ``(index, result)``
-        in completion order. A failed request yields its :class:`LLMError`, never raises."""
+        in completion order. A failed request yields its :class:`LLMError`, never raises.
+        When the consumer stops early, queued requests are dropped and the running ones are
+        handed to :meth:`_abandon`."""
         if not requests:
             return
         workers = max(1, min(self.max_concurrency, len(requests)))
+        prefix = f"qaforge-llm-{next(_stream_ids)}-"
+        cancel = threading.Event()
         pending: dict[Future[Completion], int] = {}
         queue = iter(enumerate(requests))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="qaforge-llm") as pool:
-            def submit_next() -> bool:
-                item = next(queue, None)
-                if item is None:
-                    return False
-                pending[pool.submit(self._complete_counted, item[1])] = item[0]
-                return True
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=prefix)
 
+        def submit_next() -> None:
+            item = next(queue, None)
+            if item is not None:
+                pending[pool.submit(self._counted, item[1], cancel)] = item[0]
+
+        finished = False
+        try:
             for _ in range(workers):
                 submit_next()
-            try:
-                while pending:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        index = pending.pop(future)
-                        exc = future.exception()
-                        if exc is None:
-                            yield index, future.result()
-                        else:
-                            err = exc if isinstance(exc, LLMError) else LLMError(
-                                f"{type(exc).__name__}: {exc}")
-                            yield index, err
-                        submit_next()
-            finally:
-                for future in pending:
-                    future.cancel()
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    index = pending.pop(future)
+                    exc = future.exception()
+                    if exc is None:
+                        yield index, future.result()
+                    else:
+                        yield index, (exc if isinstance(exc, LLMError)
+                                      else LLMError(f"{type(exc).__name__}: {exc}"))
+                    submit_next()
+            finished = True
+        finally:
+            if not finished:
+                cancel.set()
+                self._abandon([f for f in pending if not f.cancel()], prefix)
+            pool.shutdown(wait=True)
 
-    def _complete_counted(self, request: ChatRequest) -> Completion:
+    def _run(self, request: ChatRequest, cancel: threading.Event | None) -> Completion:
+        """One request for :meth:`stream`; backends that can stop early watch ``cancel``."""
+        return self.complete(request)
+
+    def _abandon(  # noqa: B027 - most backends just let them finish
+            self, running: list[Future[Completion]], thread_prefix: str) -> None:
+        """Requests still running when a stream's consumer stopped (default: let them end)."""
+
+    def _counted(self, request: ChatRequest, cancel: threading.Event | None) -> Completion:
         try:
-            completion = self.complete(request)
+            completion = self._run(request, cancel)
         except Exception:
             self.usage.add(None, failed=True)
             raise

@@ -14,15 +14,14 @@ honouring ``Retry-After``; the count lands in ``Completion.retries``.
 from __future__ import annotations
 
 import email.utils
-import itertools
 import json
 import os
 import random
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Sequence
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -38,7 +37,6 @@ from qaforge.llm.transport import AbortableTransport
 _RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 _TOKEN_CACHE_SIZE = 4096
 MAX_RETRY_AFTER = 120.0
-_stream_ids = itertools.count(1)
 
 
 class _Retryable(Exception):
@@ -188,7 +186,7 @@ class OpenAIClient(LLMClient):
         """Run one request (retrying what may pass); counted in :attr:`usage`."""
         return self._counted(request, None)
 
-    def _complete(self, request: ChatRequest, cancel: threading.Event | None) -> Completion:
+    def _run(self, request: ChatRequest, cancel: threading.Event | None) -> Completion:
         body = self._body(request)
         label = f" [{request.tag}]" if request.tag else ""
         last_error = ""
@@ -226,59 +224,14 @@ class OpenAIClient(LLMClient):
             if waiter.wait(min(left, 0.1)):
                 return
 
-    def stream(self, requests: Sequence[ChatRequest]
-               ) -> Iterator[tuple[int, Completion | LLMError]]:
-        """As :meth:`LLMClient.stream`; when the consumer stops early (Ctrl-C, ``break``,
-        an error) the requests still in flight are aborted instead of awaited."""
-        if not requests:
-            return
-        workers = max(1, min(self.max_concurrency, len(requests)))
-        prefix = f"qaforge-llm-{next(_stream_ids)}-"
-        cancel = threading.Event()
-        pending: dict[Future[Completion], int] = {}
-        queue = iter(enumerate(requests))
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=prefix)
-
-        def submit_next() -> None:
-            item = next(queue, None)
-            if item is not None:
-                pending[pool.submit(self._counted, item[1], cancel)] = item[0]
-
-        finished = False
-        try:
-            for _ in range(workers):
-                submit_next()
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    index = pending.pop(future)
-                    exc = future.exception()
-                    if exc is None:
-                        yield index, future.result()
-                    else:
-                        yield index, (exc if isinstance(exc, LLMError)
-                                      else LLMError(f"{type(exc).__name__}: {exc}"))
-                    submit_next()
-            finished = True
-        finally:
-            if not finished:
-                cancel.set()
-                running = [f for f in pending if not f.cancel()]
-                # repeat: a worker may open its connection just after an abort
-                while running:
-                    self.abort_in_flight(prefix)
-                    _, not_done = wait(running, timeout=0.2)
-                    running = list(not_done)
-            pool.shutdown(wait=True)
-
-    def _counted(self, request: ChatRequest, cancel: threading.Event | None) -> Completion:
-        try:
-            completion = self._complete(request, cancel)
-        except Exception:
-            self.usage.add(None, failed=True)
-            raise
-        self.usage.add(completion)
-        return completion
+    def _abandon(self, running: list[Future[Completion]], thread_prefix: str) -> None:
+        """Abort requests still in flight (Ctrl-C, ``break``, an error) instead of awaiting
+        them."""
+        # repeat: a worker may open its connection just after an abort
+        while running:
+            self.abort_in_flight(thread_prefix)
+            _, not_done = wait(running, timeout=0.2)
+            running = list(not_done)
 
     def abort_in_flight(self, thread_prefix: str = "") -> int:
         """Break the connections of requests running in threads named ``thread_prefix...``
