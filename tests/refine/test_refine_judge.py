@@ -59,7 +59,7 @@ def test_clear_verdict_is_recorded() -> None:
     assert rec.verdict is not None
     assert rec.verdict.label == "Clear" and rec.verdict.clarity == 5
     assert rec.verdict.reason == "Supported by the passage."
-    assert rec.verdict.model == "fake:fake-model" and rec.verdict.prompt == "judge/v1"
+    assert rec.verdict.model == "fake:fake-model" and rec.verdict.prompt == "judge/v2"
     assert rec.question == "Who designed the Eiffel Tower?"  # the judge never edits text
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import threading
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -33,7 +34,9 @@ class ChatRequest:
     """One chat completion request.
 
     ``schema`` asks for JSON that validates against it; backends that can constrain decoding
-    do so, the others rely on the prompt and the caller's tolerant parser.
+    do so, the others rely on the prompt and the caller's tolerant parser. Requests that share
+    an ``affinity`` (e.g. the judge's calls about one chunk) run one after another, so a
+    server's slot reuses the prompt prefix they share instead of each slot reading it anew.
     """
 
     messages: list[dict[str, str]]
@@ -43,6 +46,7 @@ class ChatRequest:
     temperature: float = 0.0
     seed: int | None = 0
     tag: str = ""  # caller's label (e.g. chunk id), echoed in logs and errors
+    affinity: str = ""
 
 
 @dataclass(slots=True)
@@ -77,6 +81,33 @@ class UsageTotals:
                 self.retries += completion.retries
             if failed:
                 self.failures += 1
+
+
+class _Schedule:
+    """The order :meth:`LLMClient.stream` hands requests out: a request goes next after the
+    one of its affinity that just finished (into the slot holding their shared prefix), and a
+    free worker otherwise starts the next affinity group, in input order."""
+
+    def __init__(self, requests: Sequence[ChatRequest]) -> None:
+        self._groups: dict[str, deque[int]] = {}
+        self._group_of: list[str] = []
+        for index, request in enumerate(requests):
+            key = f"a:{request.affinity}" if request.affinity else f"i:{index}"
+            self._groups.setdefault(key, deque()).append(index)
+            self._group_of.append(key)
+        self._unstarted = deque(self._groups)
+
+    def next(self, finished: int | None = None) -> int | None:
+        """The next index to submit (after ``finished``, when one just ended), or None."""
+        if finished is not None:
+            same = self._groups[self._group_of[finished]]
+            if same:
+                return same.popleft()
+        while self._unstarted:
+            group = self._groups[self._unstarted.popleft()]
+            if group:
+                return group.popleft()
+        return None
 
 
 class LLMClient(ABC):
@@ -118,13 +149,13 @@ class LLMClient(ABC):
         prefix = f"qaforge-llm-{next(_stream_ids)}-"
         cancel = threading.Event()
         pending: dict[Future[Completion], int] = {}
-        queue = iter(enumerate(requests))
+        schedule = _Schedule(requests)
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=prefix)
 
-        def submit_next() -> None:
-            item = next(queue, None)
-            if item is not None:
-                pending[pool.submit(self._counted, item[1], cancel)] = item[0]
+        def submit_next(finished: int | None = None) -> None:
+            index = schedule.next(finished)
+            if index is not None:
+                pending[pool.submit(self._counted, requests[index], cancel)] = index
 
         finished = False
         try:
@@ -140,7 +171,7 @@ class LLMClient(ABC):
                     else:
                         yield index, (exc if isinstance(exc, LLMError)
                                       else LLMError(f"{type(exc).__name__}: {exc}"))
-                    submit_next()
+                    submit_next(index)
             finished = True
         finally:
             if not finished:

@@ -106,6 +106,9 @@ def _start_server(model: Path, *, parallel: int, context: int, threads: int,
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = threads
     params.cache_prompt = True
+    # llama.cpp keeps up to 8 GiB of old prompts in RAM besides the slots' own caches: the
+    # engine grew from 402 to 764 MB over 24 requests here, at the same speed without it
+    params.cache_ram_mib = 0
     if gpu_layers >= 0:
         params.n_gpu_layers = gpu_layers
     if not verbose:

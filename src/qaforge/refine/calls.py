@@ -77,7 +77,7 @@ def _retry_request(request: ChatRequest, bad_reply: str, error: str) -> ChatRequ
                                             "with the JSON object only, exactly as asked."}]
     return ChatRequest(messages=messages, schema=request.schema, schema_name=request.schema_name,
                        max_tokens=request.max_tokens, temperature=request.temperature,
-                       seed=request.seed, tag=f"{request.tag}:retry")
+                       seed=request.seed, tag=f"{request.tag}:retry", affinity=request.affinity)
 
 
 def ask_json(client: LLMClient, requests: Sequence[ChatRequest], model: type[BaseModel], *,

@@ -160,7 +160,7 @@ class Corrector:
             problems="; ".join(record.flags) or "unclear", instruction=_INSTRUCTIONS[target])
         return ChatRequest(messages=messages, schema=CORRECT_SCHEMA, schema_name="pair",
                            max_tokens=CORRECT_MAX_TOKENS, temperature=0.0, seed=0,
-                           tag=f"correct:{record.pair_id}")
+                           tag=f"correct:{record.pair_id}", affinity=record.chunk_key)
 
     def __call__(self, records: list[PairRecord]) -> list[PairRecord]:
         """Step: correct every record left ``pending`` with flags by :func:`decide`."""

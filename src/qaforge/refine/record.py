@@ -105,6 +105,11 @@ class PairRecord(BaseModel):
     reason: str = ""
 
     @property
+    def chunk_key(self) -> str:
+        """The source chunk, unique across the work dir."""
+        return f"{self.source_file}#{self.chunk_id}"
+
+    @property
     def reviewed(self) -> bool:
         """A person accepted or edited it (or wrote it as free text): never rewritten."""
         return self.status in ("accepted", "edited")
