@@ -249,9 +249,28 @@ def test_default_threads_leave_busy_cores_alone(monkeypatch: pytest.MonkeyPatch)
     from qaforge.llm import engine
 
     monkeypatch.setattr(engine, "available_cores", lambda: 4)
-    monkeypatch.setattr(engine.os, "getloadavg", lambda: (0.2, 0.0, 0.0))
+    monkeypatch.setattr(engine.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(engine.time, "sleep", lambda _: None)
+
+    def sampled(busy_share: float) -> None:  # two /proc/stat readings 1,000 jiffies apart
+        readings = iter([(0, 0), (1000, round(1000 * (1 - busy_share)))])
+        monkeypatch.setattr(engine, "_cpu_times", lambda: next(readings))
+
+    sampled(0.05)
     assert engine.default_threads() == 4
+    sampled(0.40)  # 1.6 cores busy
+    assert engine.default_threads() == 2
+    sampled(1.0)
+    assert engine.default_threads() == 1
+    # the load average is the fallback where /proc/stat cannot be read
+    monkeypatch.setattr(engine, "_cpu_times", lambda: None)
     monkeypatch.setattr(engine.os, "getloadavg", lambda: (1.6, 0.0, 0.0))
     assert engine.default_threads() == 2
-    monkeypatch.setattr(engine.os, "getloadavg", lambda: (9.0, 0.0, 0.0))
-    assert engine.default_threads() == 1
+
+
+def test_busy_cores_reads_this_machine() -> None:
+    from qaforge.llm import engine
+
+    if engine._cpu_times() is None:
+        pytest.skip("no /proc/stat here")
+    assert 0.0 <= engine.busy_cores(0.05) <= (os.cpu_count() or 1)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import weakref
 from pathlib import Path
 from typing import Any
@@ -44,19 +45,44 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _cpu_times() -> tuple[int, int] | None:
+    """(total, idle) jiffies of all CPUs since boot, or None off Linux."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            values = [int(v) for v in stat.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    return sum(values), values[3] + values[4]  # idle + iowait
+
+
+def busy_cores(sample: float = 0.3) -> float:
+    """How many cores other processes keep busy right now (this one sleeps meanwhile).
+
+    Sampled from ``/proc/stat`` over ``sample`` seconds; the 1-minute load average lags by
+    minutes (a job that just ended still counts), so it is only the fallback.
+    """
+    before = _cpu_times()
+    if before is not None:
+        time.sleep(sample)
+        after = _cpu_times()
+        if after is not None and after[0] > before[0]:
+            total, idle = after[0] - before[0], after[1] - before[1]
+            return (total - idle) / total * (os.cpu_count() or 1)
+    try:
+        return os.getloadavg()[0]
+    except OSError:  # pragma: no cover - no load average on this platform
+        return 0.0
+
+
 def default_threads() -> int:
     """Threads for the engine when none are asked for: the cores nobody else is using.
 
     llama.cpp's threads spin-wait for each other, so one thread more than the free cores
     is catastrophic (measured here: 117 -> 2 tok/s with 2 threads beside one busy process),
-    while one thread fewer costs little. The 1-minute load average says how busy the
-    machine is at start.
+    while one thread fewer costs little.
     """
     cores = available_cores()
-    try:
-        busy = int(os.getloadavg()[0] + 0.5)
-    except OSError:  # pragma: no cover - no load average on this platform
-        busy = 0
+    busy = int(busy_cores() + 0.5)
     return max(1, min(cores, cores - busy))
 
 
