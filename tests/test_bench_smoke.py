@@ -88,11 +88,12 @@ def test_bench_generate_seed_mode_runs_the_transformers_pipeline(tiny_corpus: Pa
 def test_bench_judge_replays_refine_requests(tiny_corpus: Path, bundled_model: Path) -> None:
     out = run_script("bench_judge.py", "--pdf", str(tiny_corpus / "plain.pdf"),
                      "--model", str(bundled_model), "--first", "0", "--chunks", "1",
-                     "--threads", "1", "--variant-prompt", str(BENCH / "judge_prefix_first.txt"))
+                     "--threads", "1", "--variant-prompt",
+                     str(BENCH.parent / "src" / "qaforge" / "prompts" / "judge_v1.txt"))
     assert any(line.startswith("refine ") and "pairs/min" in line for line in out.splitlines())
-    assert "refine/peak pairs/min =" in out
+    assert "refine/peak/4/grouped pairs/min =" in out
     assert "peak grouped/in order" in out
-    assert "peak/4/judge_prefix_first/grouped / peak in order pairs/min =" in out
+    assert "peak/4/judge_v1/grouped / peak/4/grouped pairs/min =" in out
 
 
 @pytest.mark.slow

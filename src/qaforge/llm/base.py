@@ -165,13 +165,13 @@ class LLMClient(ABC):
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     index = pending.pop(future)
+                    submit_next(index)  # before yielding: the consumer may take a while
                     exc = future.exception()
                     if exc is None:
                         yield index, future.result()
                     else:
                         yield index, (exc if isinstance(exc, LLMError)
                                       else LLMError(f"{type(exc).__name__}: {exc}"))
-                    submit_next(index)
             finished = True
         finally:
             if not finished:
