@@ -22,7 +22,7 @@ from qaforge.runners.stages import Record
 
 RAY_EXTRA_HINT = "the ray runner needs the ray extra: pip install 'qaforge[ray]'"
 COLUMN = "record"
-STREAM_BLOCK_BYTES = 1
+STREAM_BLOCK_BYTES = 1 << 20  # see _DATA_SETTINGS
 Stage = Callable[[list[Record]], list[Record]]
 
 
@@ -81,9 +81,10 @@ def ray_session(address: str = "", *, log: Callable[[str], None] | None = None
 
 
 #: Ray Data settings for our runs. Progress: our reporter shows it, Ray Data's bars and
-#: INFO lines would only clutter. Block size: every batch becomes its own output block (a
-#: 1-byte target flushes after each one), so results reach the driver and its journal as
-#: each batch finishes, not when a task ends.
+#: INFO lines would only clutter. Block size: a map task here handles one batch, and a
+#: 1 MiB target keeps its output in one block, so results reach the driver and its journal
+#: batch by batch. (A 1-byte target, tried first, made a block of every row: the whole
+#: corpus with an instant model took 150 s on Ray instead of 21 s.)
 _DATA_SETTINGS: dict[str, Any] = {"enable_progress_bars": False,
                                   "print_on_execution_start": False,
                                   "enable_auto_log_stats": False,
