@@ -96,9 +96,16 @@ def test_refine_with_the_bundled_model(tmp_path: Path, shared_pdfs: Path,
             system_prompt="You answer questions about the R language."))
         elapsed = time.perf_counter() - started
         requests_first = judge.usage.requests
+        first = json.loads((tmp_path / "evaluation.json").read_text("utf-8"))
+        # a judge reply that stayed unusable after its retry is not cached (the next run
+        # asks again): the demo model produces one now and then
+        unusable = sum(1 for e in first["entries"] if (e["verdict"] or {}).get("error"))
         again = refine_workdir(tmp_path, judge=judge, settings=RefineSettings(
             system_prompt="You answer questions about the R language."))
-        assert judge.usage.requests == requests_first  # resumed entirely from the cache
+        # resumed from the cache: only the unusable replies are asked for again
+        assert judge.usage.requests - requests_first <= 2 * unusable
+        if not unusable:
+            assert judge.usage.requests == requests_first
         assert again.decisions == summary.decisions
 
     evaluation: dict[str, Any] = json.loads((tmp_path / "evaluation.json").read_text("utf-8"))
