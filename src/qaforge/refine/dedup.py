@@ -10,13 +10,16 @@ first in file order. The others record which pair was kept and why they went.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 from rapidfuzz import fuzz, process
 
 from qaforge.refine.checks import normalise
 from qaforge.refine.record import PairRecord
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 #: up to this many pairs an exact all-pairs comparison is cheap; above, MinHash/LSH finds
 #: the candidates and rapidfuzz confirms them
@@ -100,6 +103,8 @@ def _matrix_matcher(texts: list[str], cutoff: float
 
 
 def _minhash(text: str) -> MinHash:
+    from datasketch import MinHash
+
     shingles = {text[i:i + _SHINGLE] for i in range(max(1, len(text) - _SHINGLE + 1))}
     mh = MinHash(num_perm=_NUM_PERM)
     mh.update_batch([s.encode("utf-8", "surrogatepass") for s in shingles])
@@ -108,6 +113,9 @@ def _minhash(text: str) -> MinHash:
 
 def _lsh_matcher(texts: list[str], cutoff: float
                  ) -> Callable[[int, list[int]], tuple[int, float] | None]:
+    # imported here: datasketch pulls in scipy (0.3 s), and most runs never get this far
+    from datasketch import MinHashLSH
+
     # a generous Jaccard threshold finds candidates; rapidfuzz confirms each one
     lsh = MinHashLSH(threshold=0.25, num_perm=_NUM_PERM)
     hashes: dict[int, MinHash] = {}
