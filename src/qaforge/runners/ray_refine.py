@@ -28,7 +28,9 @@ from qaforge.refine.pipeline import Laps, ProgressFn, finish, prepare_records
 from qaforge.refine.record import PairRecord
 from qaforge.refine.report import RefineSummary
 from qaforge.runners.ray_support import (
+    BATCH_BLOCK_BYTES,
     actor_stage,
+    block_size,
     borrowed,
     dataset_of,
     iter_records,
@@ -181,19 +183,20 @@ def _run_stage(ray: Any, records: list[PairRecord], indices: list[int],
         return totals
     rows: list[Record] = [{"index": i, "record": records[i].model_dump(mode="json")}
                           for i in indices]
-    ds = dataset_of(ray, rows).map_batches(
-        actor_stage(factory), batch_format="pyarrow",
-        batch_size=BATCH_PER_SLOT * spec.total_concurrency, num_cpus=LLM_ACTOR_CPUS,
-        compute=ray.data.ActorPoolStrategy(size=workers))
     done = 0
     try:
-        for row in iter_records(ds):
-            for key, value in (row.pop(STATS_KEY, None) or {}).items():
-                totals[key] = totals.get(key, 0) + int(value)
-            records[row["index"]] = PairRecord.model_validate(row["record"])
-            done += 1
-            if progress:
-                progress(name, done, len(indices))
+        with block_size(ray, BATCH_BLOCK_BYTES):
+            ds = dataset_of(ray, rows).map_batches(
+                actor_stage(factory), batch_format="pyarrow",
+                batch_size=BATCH_PER_SLOT * spec.total_concurrency, num_cpus=LLM_ACTOR_CPUS,
+                compute=ray.data.ActorPoolStrategy(size=workers))
+            for row in iter_records(ds):
+                for key, value in (row.pop(STATS_KEY, None) or {}).items():
+                    totals[key] = totals.get(key, 0) + int(value)
+                records[row["index"]] = PairRecord.model_validate(row["record"])
+                done += 1
+                if progress:
+                    progress(name, done, len(indices))
     except ray.exceptions.RayError as exc:
         raise run_error(exc) from exc
     return totals
