@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -75,9 +75,8 @@ def _retry_request(request: ChatRequest, bad_reply: str, error: str) -> ChatRequ
                 {"role": "assistant", "content": bad_reply[:2000]},
                 {"role": "user", "content": f"That reply is not usable ({error}). Reply again "
                                             "with the JSON object only, exactly as asked."}]
-    return ChatRequest(messages=messages, schema=request.schema, schema_name=request.schema_name,
-                       max_tokens=request.max_tokens, temperature=request.temperature,
-                       seed=request.seed, tag=f"{request.tag}:retry", affinity=request.affinity)
+    # replace(): every other field (schema, sampling, affinity, ...) carries over as it is
+    return replace(request, messages=messages, tag=f"{request.tag}:retry")
 
 
 def ask_json(client: LLMClient, requests: Sequence[ChatRequest], model: type[BaseModel], *,
