@@ -12,7 +12,7 @@ chunking of the full set are measured (in-process, with the model's tokenizer), 
 model stages are scaled from the subset's seconds per chunk and per judged pair.
 ``--all`` runs the full set instead.
 
-    python bench/bench_e2e.py [--all] [--threads 0]
+    python bench/bench_e2e.py [--all] [--threads 0] [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -109,6 +109,8 @@ def main() -> int:
     parser.add_argument("--files", default=",".join(SUBSET), help="subset, comma-separated")
     parser.add_argument("--model", default="", help="GGUF file (default: the bundled model)")
     parser.add_argument("--threads", type=int, default=0, help="0: auto (1 on a busy machine)")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="keep the run's work dir here (default: a temporary one)")
     parser.add_argument("--no-estimate", action="store_true",
                         help="skip measuring extraction of the full set for the estimate")
     args = parser.parse_args()
@@ -123,7 +125,7 @@ def main() -> int:
     threads, machine = benchlib.pick_threads(args.threads)
     print(machine)
     with tempfile.TemporaryDirectory(prefix="qaforge-bench-e2e-") as tmp:
-        workdir = Path(tmp) / "work"
+        workdir = args.workdir or Path(tmp) / "work"
         with benchlib.LoadMonitor() as monitor:
             marks, wall, rss, code, log = run_cli(files, workdir, threads, model)
         if code != 0:
