@@ -60,10 +60,11 @@ def read_until(process: subprocess.Popen[str], pattern: str, timeout: float = 18
     raise AssertionError(f"{pattern!r} never printed:\n{''.join(lines)}")
 
 
-def interrupt(process: subprocess.Popen[str]) -> tuple[str, float]:
-    """Ctrl-C; returns the rest of the output and how long stopping took."""
+def interrupt(process: subprocess.Popen[str], signum: int = signal.SIGINT
+              ) -> tuple[str, float]:
+    """Ctrl-C (or ``signum``); returns the rest of the output and how long stopping took."""
     started = time.monotonic()
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     try:
         rest, _ = process.communicate(timeout=STOP_SECONDS * 4)
     finally:
@@ -115,9 +116,14 @@ def test_ctrl_c_stops_the_engine_and_the_next_run_resumes(bundled_model: Path,
 
 
 @pytest.mark.slow
-def test_ctrl_c_during_generation_saves_finished_chunks(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("signum", "code", "said"), [
+    (signal.SIGINT, 130, "interrupted"),
+    (signal.SIGTERM, 143, "terminated"),  # kill, or a scheduler preempting the job
+])
+def test_ctrl_c_during_generation_saves_finished_chunks(tmp_path: Path, signum: int,
+                                                        code: int, said: str) -> None:
     """The same with the fake backend, at a random moment: what finished is kept, the rest
-    is asked for on the next run and nothing twice."""
+    is asked for on the next run and nothing twice. SIGTERM stops the same way."""
     pdfs = tmp_path / "pdfs"
     pdfs.mkdir()
     words_pdf(pdfs, "doc.pdf", seed=8, pages=3)
@@ -131,9 +137,9 @@ def test_ctrl_c_during_generation_saves_finished_chunks(tmp_path: Path) -> None:
     total = int(found.group(1))
     target = random.Random(3).randint(2, total - 4)
     assert wait_until(lambda: log.refresh() >= target, timeout=60)
-    rest, took = interrupt(process)
-    assert process.returncode == 130 and took < STOP_SECONDS, rest
-    assert "interrupted: finished work is saved" in rest and "Traceback" not in rest
+    rest, took = interrupt(process, signum)
+    assert process.returncode == code and took < STOP_SECONDS, rest
+    assert f"{said}: finished work is saved" in rest and "Traceback" not in rest
     settled = settled_chunks(workdir)
     written = {c.id for d in suggestions_by_name(workdir).values() for c in d.chunks
                if c.state == "generated"}

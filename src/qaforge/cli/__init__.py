@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from qaforge import __version__
+from qaforge.cli.common import stop_on_sigterm
 
 EPILOG = """\b
 Typical session:
@@ -37,4 +38,5 @@ _register()
 
 
 def main() -> None:
+    stop_on_sigterm()
     cli(prog_name="qaforge")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -122,6 +123,20 @@ def settings_from(params: dict[str, Any], sections: dict[str, dict[str, Any]],
         raise  # unreachable, for type checkers
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler preempting the job, ``kill``): unwinds like Ctrl-C, so the
+    same clean-up runs and finished work is saved."""
+
+
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM into :class:`Terminated` in the main thread."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise Terminated
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def friendly_errors(func: F) -> F:
     """Turn the errors a user can fix into one line and exit code 2 (no traceback)."""
     from qaforge.fileio import JsonFileError
@@ -135,9 +150,10 @@ def friendly_errors(func: F) -> F:
         except (ConfigError, BackendUnavailable, JsonFileError, FileNotFoundError,
                 RayRunError) as exc:
             fail(str(exc))
-        except KeyboardInterrupt:
-            console.print("[yellow]interrupted[/]: finished work is saved; run the same "
+        except KeyboardInterrupt as exc:
+            stopped = "terminated" if isinstance(exc, Terminated) else "interrupted"
+            console.print(f"[yellow]{stopped}[/]: finished work is saved; run the same "
                           "command again to resume.")
-            sys.exit(130)
+            sys.exit(143 if isinstance(exc, Terminated) else 130)
 
     return wrapper  # type: ignore[return-value]
