@@ -329,3 +329,34 @@ def test_killed_driver_resumes_without_redoing_chunks(tmp_path: Path, ray_cluste
     for chunk_id, chunk in before_files.items():
         if chunk["state"] == "generated":
             assert after[chunk_id] == chunk
+
+
+def test_sigterm_stops_the_ray_driver_like_ctrl_c(tmp_path: Path, ray_cluster: str) -> None:
+    """``ray.init`` swaps the driver's SIGTERM handler for ``sys.exit(15)``; qaforge puts its
+    own back, so a job preempted with SIGTERM says so, exits 143 and keeps finished chunks."""
+    pdfs = small_pdfs(tmp_path / "pdfs")
+    workdir = tmp_path / "work"
+    with FakeOpenAIServer(owned_by="llamacpp", reply=_slow_echo) as server:
+        driver = subprocess.Popen(
+            [sys.executable, "-c", "from qaforge.cli import main; main()", "generate",
+             *map(str, pdfs), "-o", str(workdir), "--backend", "openai", "--base-url",
+             server.url, "--concurrency", "1", "--pairs", "1", "--chunk-tokens", "40",
+             "--runner", "ray", "--ray-address", ray_cluster],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "RAY_ADDRESS": ""})
+        try:
+            deadline = time.monotonic() + 120
+            while not _done_ids(workdir):
+                assert driver.poll() is None, driver.communicate()[0][-2000:]
+                assert time.monotonic() < deadline, "the driver made no progress"
+                time.sleep(0.1)
+            driver.send_signal(signal.SIGTERM)
+            output, _ = driver.communicate(timeout=60)
+        finally:
+            if driver.poll() is None:
+                driver.kill()
+                driver.wait()
+    assert driver.returncode == 143, output[-2000:]
+    assert "terminated: finished work is saved" in output and "Traceback" not in output
+    assert _done_ids(workdir) <= {cid for cid, c in chunks_of(workdir).items()
+                                  if c["state"] == "generated"}  # journal written into files

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -60,11 +62,16 @@ def ray_session(address: str = "", *, log: Callable[[str], None] | None = None
     target = address or os.environ.get("RAY_ADDRESS", "")
     options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING,
                                "configure_logging": True}
+    # ray.init replaces the driver's SIGTERM handler with sys.exit(15); the CLI's own one
+    # stops a preempted run like Ctrl-C, with its message and exit code
+    sigterm = signal.getsignal(signal.SIGTERM)
     try:
         if target:
             ray.init(address=target, **options)
         else:
             ray.init(include_dashboard=False, **options)
+        if sigterm is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, sigterm)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"the Ray cluster at {target}" if target else "a local Ray cluster"
         raise BackendUnavailable(f"cannot start or reach {where}: "
