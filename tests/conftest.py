@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
+
+# A suite started in the background (nohup, ``cmd &`` in a script) inherits SIGINT ignored,
+# and so would every CLI it starts; the Ctrl-C tests need it delivered. Children get the
+# default action back, since a Python-level handler is reset on exec.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_PDFS = (REPO / ".." / "shared" / "pdfs").resolve()
