@@ -151,9 +151,9 @@ def friendly_errors(func: F) -> F:
                 RayRunError) as exc:
             fail(str(exc))
         except KeyboardInterrupt as exc:
-            stopped = "terminated" if isinstance(exc, Terminated) else "interrupted"
-            console.print(f"[yellow]{stopped}[/]: finished work is saved; run the same "
-                          "command again to resume.")
-            sys.exit(143 if isinstance(exc, Terminated) else 130)
+            terminated = isinstance(exc, Terminated)
+            console.print(f"[yellow]{'terminated' if terminated else 'interrupted'}[/]: "
+                          "finished work is saved; run the same command again to resume.")
+            sys.exit(143 if terminated else 130)
 
     return wrapper  # type: ignore[return-value]
