@@ -15,7 +15,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from qaforge.llm.base import BackendUnavailable, LLMClient
@@ -101,20 +101,30 @@ _LOG_LEVELS = {"ray.data": logging.WARNING, "ray.data._internal.progress": loggi
 
 @contextmanager
 def _run_settings(ray: Any) -> Iterator[None]:
-    ctx = ray.data.DataContext.get_current()
-    saved = {name: getattr(ctx, name) for name in _DATA_SETTINGS if hasattr(ctx, name)}
     levels = {name: logging.getLogger(name).level for name in _LOG_LEVELS}
-    for name in saved:  # a setting this Ray version lacks is left alone
-        setattr(ctx, name, _DATA_SETTINGS[name])
     for name, level in _LOG_LEVELS.items():
         logging.getLogger(name).setLevel(level)
+    try:
+        with data_context(ray, **_DATA_SETTINGS):
+            yield
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+@contextmanager
+def data_context(ray: Any, **settings: Any) -> Iterator[None]:
+    """Ray Data's ``DataContext`` with ``settings`` in force inside, and put back after. A
+    setting this Ray version lacks is left alone."""
+    ctx = ray.data.DataContext.get_current()
+    saved = {name: getattr(ctx, name) for name in settings if hasattr(ctx, name)}
+    for name in saved:
+        setattr(ctx, name, settings[name])
     try:
         yield
     finally:
         for name, value in saved.items():
             setattr(ctx, name, value)
-        for name, level in levels.items():
-            logging.getLogger(name).setLevel(level)
 
 
 #: Output block size for steps whose results need not stream (refine: its reply cache keeps
@@ -123,16 +133,9 @@ def _run_settings(ray: Any) -> Iterator[None]:
 BATCH_BLOCK_BYTES = 1 << 20
 
 
-@contextmanager
-def block_size(ray: Any, size: int) -> Iterator[None]:
+def block_size(ray: Any, size: int) -> AbstractContextManager[None]:
     """Datasets created (and run) inside use output blocks of up to ``size`` bytes."""
-    ctx = ray.data.DataContext.get_current()
-    saved = ctx.target_max_block_size
-    ctx.target_max_block_size = size
-    try:
-        yield
-    finally:
-        ctx.target_max_block_size = saved
+    return data_context(ray, target_max_block_size=size)
 
 
 @contextmanager
