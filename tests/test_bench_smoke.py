@@ -7,6 +7,7 @@ the seed mode of ``bench_generate`` also needs the ``transformers`` extra.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -104,3 +105,27 @@ def test_bench_e2e_splits_qaforge_run_by_stage(tiny_corpus: Path, bundled_model:
     line = next(line for line in out.splitlines() if line.startswith("qaforge run, subset"))
     for stage in ("extract+chunk", "generate", "judge", "exit 0"):
         assert stage in line, line
+
+
+def test_qa_quality_sorts_the_pairs_of_a_work_dir(tmp_path: Path) -> None:
+    pairs = [{"question": "The passage", "answer": "The passage"},
+             {"question": "What is the [insert answer here]?", "answer": "It is the answer."},
+             {"question": "Which function fits a linear model?", "answer": "lm fits it."},
+             {"question": "Which function fits a linear model in R?",
+              "answer": "The lm function fits linear models."}]
+    (tmp_path / "output_json").mkdir()
+    (tmp_path / "output_json" / "a_suggestions.json").write_text(
+        json.dumps({"chunks": [{"suggestions": pairs}, {"suggestions": "a person's note"}]}))
+    out = run_script("qa_quality.py", "--score", str(tmp_path))
+    assert "2 chunks, 4 pairs, usable 2 (50%, 1.00 per chunk)" in out, out
+    assert "stub question 1" in out and "fill-in placeholder 1" in out, out
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_qa_quality_compares_templates_on_the_same_pdf(tiny_corpus: Path,
+                                                       bundled_model: Path) -> None:
+    out = run_script("qa_quality.py", "--corpus", str(tiny_corpus), "--files", "plain.pdf",
+                     "--model", str(bundled_model), "--threads", "1")
+    assert out.count("chunks/min") == 2, out
+    assert "qa/v2 / qa/v1: usable pairs per chunk" in out, out
