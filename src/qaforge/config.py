@@ -71,7 +71,7 @@ class GenerateSettings(_Section):
     min_chunk_tokens: int = Field(default=48, ge=1)
     password: str = ""
     ocr: bool = False
-    prompt: str = "qa/v2"
+    prompt: str = "qa/v1"
     prompt_file: str = ""
     retry_failed: bool = False
 

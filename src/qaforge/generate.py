@@ -118,7 +118,7 @@ class GenerateQA:
                  temperature: float = 0.0) -> None:
         self.client = client
         self.pairs = pairs_per_chunk
-        self.prompt = prompt or load_prompt("qa/v2")
+        self.prompt = prompt or load_prompt("qa/v1")
         self.max_tokens = max_tokens or answer_token_budget(pairs_per_chunk)
         self.temperature = temperature
         self.schema = qa_schema(pairs_per_chunk)
