@@ -39,13 +39,14 @@ def words(text: str) -> list[str]:
     return _WORDS.findall(text.lower())
 
 
-def faults(question: str, answer: str, prompt_text: str = "") -> list[str]:
-    """Why a drafted pair is unusable as it stands (empty: it passes)."""
+def faults(question: str, answer: str, prompt_words: str = "") -> list[str]:
+    """Why a drafted pair is unusable as it stands (empty: it passes). ``prompt_words``:
+    the template's text as ``" ".join(words(text))``, to catch questions copied from it."""
     q, a = words(question), words(answer)
     found = []
     if len(q) < 4:
         found.append("stub question")
-    elif prompt_text and " ".join(q) in " ".join(words(prompt_text)):
+    elif prompt_words and " ".join(q) in prompt_words:
         found.append("copied from the prompt")
     if _FILL_IN.search(question) or _FILL_IN.search(answer):
         found.append("fill-in placeholder")
@@ -66,17 +67,22 @@ class Score:
     reasons: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
 
+    @property
+    def usable_per_chunk(self) -> float:
+        return self.usable / max(self.chunks, 1)
+
     def line(self, label: str) -> str:
         share = self.usable / max(self.pairs, 1)
         why = ", ".join(f"{name} {n}" for name, n in self.reasons.most_common())
         speed = f"; {self.chunks / self.seconds * 60:.1f} chunks/min" if self.seconds else ""
         return (f"{label}: {self.chunks} chunks, {self.pairs} pairs, usable {self.usable} "
-                f"({share:.0%}, {self.usable / max(self.chunks, 1):.2f} per chunk); "
+                f"({share:.0%}, {self.usable_per_chunk:.2f} per chunk); "
                 f"failed: {why or 'none'}{speed}")
 
 
 def score_workdir(workdir: Path, prompt_text: str = "") -> Score:
     score = Score()
+    prompt_words = " ".join(words(prompt_text))
     for path in sorted((workdir / "output_json").glob("*_suggestions.json")):
         for chunk in json.loads(path.read_text(encoding="utf-8"))["chunks"]:
             score.chunks += 1
@@ -84,7 +90,7 @@ def score_workdir(workdir: Path, prompt_text: str = "") -> Score:
             for pair in pairs if isinstance(pairs, list) else []:
                 score.pairs += 1
                 found = faults(str(pair.get("question", "")), str(pair.get("answer", "")),
-                               prompt_text)
+                               prompt_words)
                 score.usable += not found
                 score.reasons.update(found)
     return score
@@ -142,8 +148,7 @@ def main() -> int:
             print(score.line(spec), flush=True)
     (base_name, base), *others = scores
     for name, score in others:
-        ratio = (score.usable / max(score.chunks, 1)) / max(base.usable / max(base.chunks, 1),
-                                                            1e-9)
+        ratio = score.usable_per_chunk / max(base.usable_per_chunk, 1e-9)
         print(f"{name} / {base_name}: usable pairs per chunk {ratio:.2f}x")
     return 0
 
