@@ -24,6 +24,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from qaforge.errors import ConfigError
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -31,10 +33,6 @@ else:  # pragma: no cover
 
 CONFIG_NAME = "qaforge.toml"
 BackendName = Literal["llamacpp", "openai", "transformers", "fake"]
-
-
-class ConfigError(ValueError):
-    """A config file or flag that cannot be used, with the reason."""
 
 
 class _Section(BaseModel):

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from qaforge.errors import ExportError
 from qaforge.fileio import JsonFileError, atomic_write_text, read_json
 from qaforge.refine.report import DATASET_NAME, EVALUATION_NAME
 
@@ -27,10 +28,6 @@ FORMATS: tuple[ExportFormat, ...] = ("messages", "alpaca", "sharegpt")
 CARD_MARKER = "<!-- written by qaforge export -->"
 TRAIN_NAME = "train.jsonl"
 VALIDATION_NAME = "validation.jsonl"
-
-
-class ExportError(ValueError):
-    """A dataset that cannot be exported (bad rows, an output folder we must not touch)."""
 
 
 @dataclass(slots=True)

@@ -16,18 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-
-class JsonFileError(ValueError):
-    """A JSON file that does not parse, with the position a person needs to fix it."""
-
-    def __init__(self, path: Path | str, message: str, line: int | None = None,
-                 column: int | None = None) -> None:
-        self.path = Path(path)
-        self.line = line
-        self.column = column
-        self.reason = message
-        where = f":{line}:{column}" if line is not None else ""
-        super().__init__(f"{self.path}{where}: {message}")
+from qaforge.errors import JsonFileError
 
 
 def _process_umask() -> int:

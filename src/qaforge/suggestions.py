@@ -19,6 +19,7 @@ from typing import Any
 from filelock import FileLock
 from pydantic import ValidationError
 
+from qaforge.errors import StaleRevisionError
 from qaforge.fileio import (
     JsonFileError,
     atomic_write_bytes,
@@ -31,17 +32,6 @@ from qaforge.records import Chunk, GeneratorInfo, Source, Suggestion, Suggestion
 
 OUTPUT_DIR = "output_json"
 SUFFIX = "_suggestions.json"
-
-
-class StaleRevisionError(RuntimeError):
-    """The file changed on disk since the revision the writer started from."""
-
-    def __init__(self, path: Path, expected: str | None, actual: str | None) -> None:
-        self.path, self.expected, self.actual = path, expected, actual
-        super().__init__(
-            f"{path}: changed on disk since it was read (revision {expected} -> {actual}); "
-            "reload and apply the change again"
-        )
 
 
 @dataclass(slots=True)

