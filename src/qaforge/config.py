@@ -42,56 +42,84 @@ class _Section(BaseModel):
 class LLMSettings(_Section):
     """How to reach a model. Used for the generator (``[llm]``) and the judge (``[judge]``)."""
 
-    backend: BackendName = "llamacpp"
-    model: str = ""
-    base_url: str = ""
-    base_urls: list[str] = Field(default_factory=list)
-    api_key: str = ""
-    api_key_env: str = "OPENAI_API_KEY"
-    server_profile: str = ""  # "", "vllm", "ollama", "llamacpp", "openai", "lmstudio"
-    concurrency: int = Field(default=4, ge=1, le=512)
+    backend: BackendName = Field(default="llamacpp", description="which engine answers: "
+                                 "embedded llama.cpp, an OpenAI-compatible server, "
+                                 "transformers, or the scripted fake (tests)")
+    model: str = Field(default="", description="GGUF path, hub id or server model name; "
+                       "empty = the bundled demo model")
+    base_url: str = Field(default="", description="openai backend: the server's /v1 URL")
+    base_urls: list[str] = Field(default_factory=list,
+                                 description="openai backend: several servers, requests "
+                                 "spread over them")
+    api_key: str = Field(default="", description="openai backend: the key itself (prefer "
+                         "api_key_env)")
+    api_key_env: str = Field(default="OPENAI_API_KEY", description="openai backend: the "
+                             "environment variable that holds the key")
+    server_profile: str = Field(default="", description="server quirks: vllm, ollama, "
+                                "llamacpp, openai, lmstudio; empty = detect")
+    concurrency: int = Field(default=4, ge=1, le=512, description="requests in flight")
     threads: int = Field(default=0, ge=0,
                          description="engine CPU threads; 0 = the cores not busy at start")
     context: int = Field(default=2048, ge=256, description="tokens per request slot")
-    gpu_layers: int = -1
-    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
-    max_tokens: int = Field(default=768, ge=16)
-    timeout: float = Field(default=120.0, gt=0)
-    retries: int = Field(default=3, ge=0)
+    gpu_layers: int = Field(default=-1, description="llamacpp: layers offloaded to the GPU; "
+                            "-1 = the engine's default")
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="sampling temperature")
+    max_tokens: int = Field(default=768, ge=16, description="most tokens per reply")
+    timeout: float = Field(default=120.0, gt=0, description="seconds per request")
+    retries: int = Field(default=3, ge=0, description="retries of a failed request, "
+                         "with backoff")
     batch_size: int = Field(default=8, ge=1, description="transformers batch size")
-    device: str = ""  # transformers: "", "cpu", "cuda", "cuda:1"
-    gguf_file: str = ""  # transformers: GGUF file inside a model dir
+    device: str = Field(default="", description="transformers: cpu, cuda, cuda:1; "
+                        "empty = GPU when present")
+    gguf_file: str = Field(default="", description="transformers: GGUF file inside the "
+                           "model dir")
 
 
 class GenerateSettings(_Section):
-    pairs_per_chunk: int = Field(default=3, ge=1, le=20)
+    pairs_per_chunk: int = Field(default=3, ge=1, le=20,
+                                 description="question/answer pairs asked per chunk")
     chunk_tokens: int = Field(default=0, ge=0, description="token budget per chunk; 0 = auto")
-    min_chunk_tokens: int = Field(default=48, ge=1)
-    password: str = ""
-    ocr: bool = False
-    prompt: str = "qa/v1"
-    prompt_file: str = ""
-    retry_failed: bool = False
+    min_chunk_tokens: int = Field(default=48, ge=1, description="smaller snippets are "
+                                  "merged with their neighbours")
+    password: str = Field(default="", description="password of encrypted PDFs")
+    ocr: bool = Field(default=False, description="OCR pages without a text layer "
+                      "(needs tesseract)")
+    prompt: str = Field(default="qa/v1", description="packaged Q&A prompt template")
+    prompt_file: str = Field(default="", description="your own prompt template file "
+                             "(overrides prompt)")
+    retry_failed: bool = Field(default=False, description="re-ask chunks whose output "
+                               "could not be parsed")
 
 
 class RefineSettings(_Section):
-    system_prompt: str = ""
-    correct_reviewed: bool = False
-    accept_threshold: float = Field(default=4.0, ge=1.0, le=5.0)
-    min_grounding: float = Field(default=0.5, ge=0.0, le=1.0)
-    near_duplicate_threshold: float = Field(default=0.85, ge=0.0, le=1.0)
-    correct: bool = True
+    system_prompt: str = Field(default="", description="system message first in every "
+                               "dataset row")
+    correct_reviewed: bool = Field(default=False, description="also rewrite flagged "
+                                   "pairs a person accepted or edited")
+    accept_threshold: float = Field(default=4.0, ge=1.0, le=5.0, description="lowest "
+                                    "judge score (1-5) that counts as Clear")
+    min_grounding: float = Field(default=0.5, ge=0.0, le=1.0, description="answers less "
+                                 "grounded in their chunk are flagged")
+    near_duplicate_threshold: float = Field(default=0.85, ge=0.0, le=1.0, description=
+                                            "question similarity that counts as a "
+                                            "near-duplicate")
+    correct: bool = Field(default=True, description="rewrite flagged drafts (else "
+                          "skip them)")
 
 
 class ReviewSettings(_Section):
-    host: str = "127.0.0.1"
-    port: int = Field(default=8765, ge=0, le=65535)
-    open_browser: bool = False
+    host: str = Field(default="127.0.0.1", description="address the review app binds to")
+    port: int = Field(default=8765, ge=0, le=65535, description="review app port (the next "
+                      "free one when taken; 0 = any free port)")
+    open_browser: bool = Field(default=False, description="open the review app in a "
+                               "browser")
 
 
 class RunnerSettings(_Section):
-    runner: Literal["local", "ray"] = "local"
-    ray_address: str = ""
+    runner: Literal["local", "ray"] = Field(default="local", description="in-process or "
+                                           "a Ray cluster")
+    ray_address: str = Field(default="", description="Ray cluster to join; empty = "
+                             "$RAY_ADDRESS or a local one")
 
 
 class Settings(_Section):
