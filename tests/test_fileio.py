@@ -10,9 +10,9 @@ from qaforge.fileio import (
     atomic_write_json,
     atomic_write_text,
     file_revision,
-    inside,
     read_json,
 )
+from qaforge.safe_paths import inside
 
 
 def test_atomic_write_replaces_whole_file_and_leaves_no_temp(tmp_path: Path) -> None:

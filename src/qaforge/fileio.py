@@ -124,12 +124,3 @@ def sha256_file(path: Path | str, block: int = 1 << 20) -> str:
             digest.update(chunk)
     return digest.hexdigest()
 
-
-def inside(root: Path, candidate: Path) -> bool:
-    """True when ``candidate`` resolves to a path inside ``root`` (no traversal and no
-    symlink escape)."""
-    try:
-        candidate.resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from qaforge.errors import RequestError as ReviewError
-from qaforge.fileio import JsonFileError, inside
+from qaforge.fileio import JsonFileError
 from qaforge.review.ops import OpError, OpRequest, apply_operation
 from qaforge.review.views import (
     STATUSES,
@@ -21,6 +21,7 @@ from qaforge.review.views import (
     document_view,
     error_summary,
 )
+from qaforge.safe_paths import inside
 from qaforge.suggestions import (
     LoadedSuggestions,
     StaleRevisionError,
