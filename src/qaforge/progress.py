@@ -7,6 +7,7 @@ right kind; :class:`SilentReporter` is for library use and tests.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
@@ -19,6 +20,9 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+
+#: ``progress(stage, done, total)``: how library stages (refine's steps) report progress
+ProgressFn = Callable[[str, int, int], None]
 
 
 class Reporter:

@@ -57,10 +57,6 @@ class Document(BaseModel):
     page_issues: list[PageIssue] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
 
-    @property
-    def stem(self) -> str:
-        return self.file.rsplit(".", 1)[0] if "." in self.file else self.file
-
 
 class Suggestion(BaseModel):
     """One question/answer pair as a person sees it in the suggestions file."""
@@ -75,6 +71,12 @@ class Suggestion(BaseModel):
     @staticmethod
     def make_id(chunk_id: str, question: str, index: int) -> str:
         return content_id("q", chunk_id, str(index), question)
+
+
+def model_pair_id(chunk_id: str, index: int, question: str, answer: str) -> str:
+    """Id of the ``index``-th pair the model drafted for a chunk. It covers the answer too,
+    so a draft whose text a person changed no longer matches it (see ``workspace.touched``)."""
+    return content_id("q", chunk_id, str(index), question, answer)
 
 
 class Chunk(BaseModel):
@@ -108,11 +110,16 @@ class Chunk(BaseModel):
 
 
 class Source(BaseModel):
+    """The PDF a suggestions file was made from. ``file`` is its name (for display);
+    ``path`` is where it was found, relative to the input folder (POSIX form), and decides
+    which PDF may fill the file (``None`` in files from versions that did not record it)."""
+
     model_config = ConfigDict(extra="allow")
 
     file: str
     sha256: str
     pages: int
+    path: str | None = None
 
 
 class GeneratorInfo(BaseModel):
@@ -139,10 +146,6 @@ class SuggestionsFile(BaseModel):
 
     def chunk(self, chunk_id: str) -> Chunk | None:
         return next((c for c in self.chunks if c.id == chunk_id), None)
-
-    @property
-    def pending(self) -> list[Chunk]:
-        return [c for c in self.chunks if c.state == "pending"]
 
 
 def suggestions_filename(pdf_file: str) -> str:

@@ -28,10 +28,6 @@ def _tokens(text: str) -> list[str]:
     return text.split()
 
 
-def is_numeric_token(token: str) -> bool:
-    return bool(_NUMERIC.match(token))
-
-
 def is_table_row(text: str) -> bool:
     """A line of three or more tokens, at least two and half of them numbers."""
     n_tokens = text.count(" ") + 1

@@ -76,12 +76,6 @@ class FakeBackend(LLMClient):
         self._next = 0
         self._lock = threading.Lock()
 
-    def enqueue(self, *replies: Reply) -> None:
-        """Append replies to a list script."""
-        with self._lock:
-            current = list(self._script) if isinstance(self._script, Sequence) else []
-            self._script = [*current, *replies]
-
     def _reply_for(self, request: ChatRequest) -> Reply:
         with self._lock:
             self.history.append(request)

@@ -11,12 +11,12 @@ disagreement reported. With the demo judge (``advisory``) the deterministic chec
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
 from qaforge.llm.base import ChatRequest, LLMClient
+from qaforge.progress import ProgressFn
 from qaforge.prompts import load_prompt
 from qaforge.refine.cache import ReplyStore
 from qaforge.refine.calls import ask_json
@@ -42,8 +42,6 @@ _INSTRUCTIONS = {
     "both": "Rewrite the question and the answer so that the answer is correct, complete and "
             "supported by the passage.",
 }
-
-ProgressFn = Callable[[str, int, int], None]
 
 
 class CorrectionReply(BaseModel):

@@ -7,13 +7,13 @@ once, and cached by content. The judge only labels: it never changes a pair's te
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
 from qaforge.llm.base import ChatRequest, LLMClient
+from qaforge.progress import ProgressFn
 from qaforge.prompts import load_prompt
 from qaforge.refine.cache import ReplyStore
 from qaforge.refine.calls import ask_json
@@ -38,8 +38,6 @@ JUDGE_SCHEMA: dict[str, Any] = {
 }
 #: room for the JSON above (about 60 tokens for the scores and label, the rest the reason)
 JUDGE_MAX_TOKENS = 160
-
-ProgressFn = Callable[[str, int, int], None]
 
 
 class JudgeReply(BaseModel):

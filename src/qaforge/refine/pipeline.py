@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from qaforge.config import RefineSettings
 from qaforge.llm.base import LLMClient
+from qaforge.progress import ProgressFn
 from qaforge.refine.cache import ReplyCache
 from qaforge.refine.checks import check_questions
 from qaforge.refine.correct import CORRECT_PROMPT, Corrector, decide
@@ -28,8 +28,6 @@ from qaforge.refine.report import (
     summarise,
     write_outputs,
 )
-
-ProgressFn = Callable[[str, int, int], None]
 
 
 class Laps:

@@ -38,6 +38,8 @@ from qaforge.prompts import PromptTemplate, load_prompt
 from qaforge.records import Chunk, GeneratorInfo
 from qaforge.runners.local import GenerateSummary, generator_info
 from qaforge.runners.ray_support import (
+    BATCH_PER_SLOT,
+    LLM_ACTOR_CPUS,
     actor_stage,
     apply_stage,
     borrowed,
@@ -66,10 +68,7 @@ from qaforge.workspace import (
     store_document,
 )
 
-#: requests queued per actor for each request slot it has, so slots stay busy at batch ends
-BATCH_PER_SLOT = 4
-#: nominal CPU reservations: LLM actors only wait on HTTP
-LLM_ACTOR_CPUS = 0.25
+#: nominal CPU reservation of a chunking actor (it only counts tokens)
 CHUNK_ACTOR_CPUS = 0.5
 
 
@@ -333,10 +332,3 @@ class _GenerateJob:
         if self.left[name] == 0:
             pairs = self.summary.pairs
             self.reporter.advance(1, status=f"{name}: done ({pairs} pairs so far)")
-
-
-def refine_workdir_ray(*args: Any, **kwargs: Any) -> Any:
-    """See :func:`qaforge.runners.ray_refine.refine_workdir_ray` (imported lazily)."""
-    from qaforge.runners.ray_refine import refine_workdir_ray as refine
-
-    return refine(*args, **kwargs)

@@ -21,14 +21,17 @@ from typing import Any
 from qaforge.config import LLMSettings, RefineSettings
 from qaforge.llm import make_client
 from qaforge.llm.base import LLMClient
+from qaforge.progress import ProgressFn
 from qaforge.refine.cache import CACHE_PATH, ReplyCache
 from qaforge.refine.correct import decide
 from qaforge.refine.dedup import deduplicate_rewrites
-from qaforge.refine.pipeline import Laps, ProgressFn, finish, prepare_records
+from qaforge.refine.pipeline import Laps, finish, prepare_records
 from qaforge.refine.record import PairRecord
 from qaforge.refine.report import RefineSummary
 from qaforge.runners.ray_support import (
     BATCH_BLOCK_BYTES,
+    BATCH_PER_SLOT,
+    LLM_ACTOR_CPUS,
     actor_stage,
     block_size,
     borrowed,
@@ -39,10 +42,6 @@ from qaforge.runners.ray_support import (
     run_error,
 )
 from qaforge.runners.stages import STATS_KEY, ClientSpec, CorrectRecords, JudgeRecords, Record
-
-#: requests queued per actor for each request slot it has
-BATCH_PER_SLOT = 4
-LLM_ACTOR_CPUS = 0.25
 
 
 class CacheService:

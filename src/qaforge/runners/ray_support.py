@@ -25,6 +25,10 @@ from qaforge.runners.stages import Record
 RAY_EXTRA_HINT = "the ray runner needs the ray extra: pip install 'qaforge[ray]'"
 COLUMN = "record"
 STREAM_BLOCK_BYTES = 1
+#: requests queued per LLM actor for each request slot it has, so slots stay busy at batch ends
+BATCH_PER_SLOT = 4
+#: nominal CPU reservation of an LLM actor: it only waits on HTTP
+LLM_ACTOR_CPUS = 0.25
 Stage = Callable[[list[Record]], list[Record]]
 
 
@@ -36,14 +40,6 @@ def require_ray() -> Any:
     except ImportError:
         raise BackendUnavailable(RAY_EXTRA_HINT) from None
     return ray
-
-
-def ray_available() -> bool:
-    try:
-        require_ray()
-    except BackendUnavailable:
-        return False
-    return True
 
 
 @contextmanager
