@@ -45,7 +45,11 @@ class SafeListing:
     """The files of a listing that may be used, and one line per file refused."""
 
     files: list[Path] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
+    refused: list[tuple[Path, str]] = field(default_factory=list)
+
+    @property
+    def lines(self) -> list[str]:
+        return [line for _, line in self.refused]
 
 
 def safe_listing(root: Path, folder: Path, paths: Iterable[Path],
@@ -56,12 +60,12 @@ def safe_listing(root: Path, folder: Path, paths: Iterable[Path],
     is listed (so nothing is read through it).
     """
     if folder.exists() and not inside(root, folder):
-        return SafeListing(refused=[f"{folder}: {OUTSIDE}; nothing in it is used"])
+        return SafeListing(refused=[(folder, f"{folder}: {OUTSIDE}; nothing in it is used")])
     listing = SafeListing()
     for path in paths:
         message = refusal(root, path, action)
         if message is None:
             listing.files.append(path)
         else:
-            listing.refused.append(message)
+            listing.refused.append((path, message))
     return listing

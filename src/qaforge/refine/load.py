@@ -2,8 +2,11 @@
 
 Every pair that is in a file comes out as a :class:`PairRecord`: pairs that go on are
 ``pending``; a person's ``rejected`` pairs and entries that do not validate come out already
-decided (``rejected`` / ``malformed``) so the report accounts for every one of them. A file
-that is not JSON any more is reported with file, line and column, and the others go on.
+decided (``rejected`` / ``malformed``, with their location in the file) so the report
+accounts for every one of them, whatever shape a hand edit left them in (see
+:mod:`qaforge.refine.shapes`). A file that cannot be read at all (not JSON any more, nesting
+or numbers beyond what a parser takes, a symlink that leads outside the work dir) is one
+error line naming it, and the other files go on.
 """
 
 from __future__ import annotations
@@ -14,14 +17,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qaforge.fileio import JsonFileError
+from qaforge.errors import QaforgeError
+from qaforge.fileio import JsonFileError, parse_json_bytes
 from qaforge.records import Chunk, Suggestion
 from qaforge.refine.record import PairRecord
+from qaforge.refine.shapes import Shaped, shape
+from qaforge.safe_paths import safe_listing
 from qaforge.suggestions import (
     FileProblem,
     LoadedSuggestions,
     iter_suggestion_files,
-    load_suggestions,
+    parse_suggestions,
+    suggestions_dir,
 )
 
 
@@ -52,14 +59,19 @@ class LoadResult:
 
 
 def load_workdir(workdir: Path) -> LoadResult:
-    """Read every ``output_json/*_suggestions.json``; raise when there is none at all."""
-    paths = list(iter_suggestion_files(workdir))
-    if not paths:
+    """Read every ``output_json/*_suggestions.json``; raise when there is none at all.
+
+    Files that resolve outside the work dir (symlinks) are refused unread: each is an error
+    line in the result, like a file that does not parse.
+    """
+    listing = safe_listing(workdir, suggestions_dir(workdir), iter_suggestion_files(workdir))
+    if not listing.files and not listing.refused:
         raise FileNotFoundError(
             f"{workdir / 'output_json'}: no *_suggestions.json files (run `qaforge generate` "
             "first)")
-    result = LoadResult()
-    for path in paths:
+    result = LoadResult(files=[FileReport(_relative(path, workdir), error=line)
+                               for path, line in listing.refused])
+    for path in listing.files:
         records, report = load_file(path, workdir)
         result.records.extend(records)
         result.files.append(report)
@@ -67,29 +79,51 @@ def load_workdir(workdir: Path) -> LoadResult:
 
 
 def load_file(path: Path, workdir: Path) -> tuple[list[PairRecord], FileReport]:
-    """Records of one file; a file that cannot be parsed gives none and an error line."""
+    """Records of one file; a file that cannot be read gives none and one error line.
+
+    Whatever reading a hand-edited file raises, it costs that file only: the run goes on
+    with the others (and says which file, and why).
+    """
     rel = _relative(path, workdir)
     try:
-        loaded = load_suggestions(path)
-    except JsonFileError as exc:
+        loaded, shaped = _read(path)
+        report = FileReport(
+            rel, document=loaded.data.source.file,
+            chunk_states=dict(Counter(c.state for c in loaded.data.chunks)),
+            generator=loaded.data.generator.model_dump(mode="json"))
+        walk = _Walk(loaded, shaped, rel, report.document)
+        records = walk.records()
+    except QaforgeError as exc:
         return [], FileReport(rel, error=str(exc))
-    report = FileReport(
-        rel, document=loaded.data.source.file,
-        chunk_states=dict(Counter(c.state for c in loaded.data.chunks)),
-        generator=loaded.data.generator.model_dump(mode="json"))
-    records: list[PairRecord] = []
-    for chunk in loaded.data.chunks:
-        records.extend(_chunk_records(chunk, rel, report.document))
-    located = _locate_rejected(loaded)
-    records.extend(_malformed_records(located, rel, report.document))
-    explained = {id(p) for _, problems in located for p in problems}
-    report.warnings = [str(p) for p in loaded.problems if id(p) not in explained]
+    except Exception as exc:  # a hostile file must not stop the run: it is reported
+        detail = " ".join(str(exc).split())[:200]
+        return [], FileReport(rel, error=f"{path}: cannot be read ({type(exc).__name__}: "
+                                         f"{detail}); skipped")
+    report.warnings = [str(p) for p in walk.unexplained()]
     return records, report
+
+
+def _read(path: Path) -> tuple[LoadedSuggestions, Shaped]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise JsonFileError(path, f"cannot read: {exc.strerror or exc}") from exc
+    doc = parse_json_bytes(raw, path)
+    if not isinstance(doc, dict):
+        return parse_suggestions(raw, path), Shaped(doc={})  # raises: not an object
+    shaped = shape(doc)
+    if not shaped.changed:
+        return parse_suggestions(raw, path), shaped
+    loaded = parse_suggestions(json.dumps(shaped.doc).encode("ascii"), path)
+    for problem in loaded.problems:  # name the place in the file as the person wrote it
+        problem.field = shaped.place(problem.field) if problem.field else problem.field
+        problem.line = None
+    return loaded, shaped
 
 
 def _relative(path: Path, workdir: Path) -> str:
     try:
-        return path.resolve().relative_to(workdir.resolve()).as_posix()
+        return path.relative_to(workdir).as_posix()
     except ValueError:
         return path.as_posix()
 
@@ -98,20 +132,6 @@ def _base(chunk: Chunk, rel: str, document: str) -> dict[str, Any]:
     return {"source_file": rel, "document": document, "chunk_id": chunk.id,
             "pages": list(chunk.pages), "headings": list(chunk.headings),
             "chunk_text": chunk.text}
-
-
-def _chunk_records(chunk: Chunk, rel: str, document: str) -> list[PairRecord]:
-    base = _base(chunk, rel, document)
-    if isinstance(chunk.suggestions, str):
-        return _text_records(chunk.suggestions, chunk.id, base)
-    out = []
-    for pair in chunk.suggestions:
-        record = PairRecord(**base, pair_id=pair.id, status=pair.status,
-                            question=pair.question, answer=pair.answer)
-        if pair.status == "rejected":
-            record.decision, record.reason = "rejected", "rejected by a person in review"
-        out.append(record)
-    return out
 
 
 def _text_records(text: str, chunk_id: str, base: dict[str, Any]) -> list[PairRecord]:
@@ -131,67 +151,116 @@ def _text_records(text: str, chunk_id: str, base: dict[str, Any]) -> list[PairRe
             for index, (question, answer) in enumerate(parsed.pairs)]
 
 
-Located = list[tuple[dict[str, Any], list[FileProblem]]]
-
-
-def _malformed_records(located: Located, rel: str, document: str) -> list[PairRecord]:
-    """One decided record per entry that failed validation, with the problems that hit it."""
-    out = []
-    for number, (entry, problems) in enumerate(located):
-        if "pair" in entry and "chunk" in entry and len(entry) == 2:
-            pair = entry["pair"]
-            chunk_id = str(entry["chunk"])
-        else:
-            pair, chunk_id = entry, str(entry.get("id", "?"))
-        fields = pair if isinstance(pair, dict) else {}
-        why = "; ".join(f"{p.field}: {p.message}" if p.field else p.message
-                        for p in problems) or "entry does not validate"
-        out.append(PairRecord(
-            source_file=rel, document=document, chunk_id=chunk_id,
-            pair_id=str(fields.get("id") or f"{chunk_id}-malformed-{number}"),
-            status=str(fields.get("status", "draft")),
-            question=_text(fields.get("question")), answer=_text(fields.get("answer")),
-            decision="malformed", reason=f"malformed entry: {why}"))
-    return out
-
-
 def _text(value: Any) -> str:
     if value is None:
         return ""
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def _locate_rejected(loaded: LoadedSuggestions) -> Located:
-    """Pair each rejected entry with the problems reported at its position in the file."""
-    try:
-        raw_chunks = json.loads(loaded.path.read_bytes().decode("utf-8-sig")).get("chunks", [])
-    except (OSError, ValueError, AttributeError):
-        raw_chunks = []
-    raw_chunks = raw_chunks if isinstance(raw_chunks, list) else []
-    out = []
-    for entry in loaded.rejected_entries:
-        prefix = _prefix_of(entry, raw_chunks)
-        problems = [p for p in loaded.problems
-                    if prefix is not None and (p.field or "").startswith(prefix)]
-        out.append((entry if isinstance(entry, dict) else {"value": entry}, problems))
-    return out
+def _string(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
-def _prefix_of(entry: Any, raw_chunks: list[Any]) -> str | None:
-    if isinstance(entry, dict) and set(entry) == {"chunk", "pair"}:
-        for i, raw in enumerate(raw_chunks):
-            if isinstance(raw, dict) and raw.get("id") == entry["chunk"]:
-                pairs = raw.get("suggestions")
-                if not isinstance(pairs, list):
-                    return f"chunks[{i}].suggestions"
-                for j, pair in enumerate(pairs):
-                    if pair == entry["pair"] or (
-                            isinstance(pair, dict) and isinstance(entry["pair"], dict)
-                            and pair.get("question") == entry["pair"].get("question")
-                            and pair.get("answer") == entry["pair"].get("answer")):
-                        return f"chunks[{i}].suggestions[{j}]"
-        return None
-    for i, raw in enumerate(raw_chunks):
-        if raw == entry:
-            return f"chunks[{i}]"
-    return None
+def _same_pair(raw: Any, pair: Suggestion) -> bool:
+    return (isinstance(raw, dict) and raw.get("question") == pair.question
+            and raw.get("answer") == pair.answer)
+
+
+class _Walk:
+    """Every entry of one file in file order, each read or reported where it sits.
+
+    The loader keeps the entries that validate (in order) and reports problems by field
+    path; walking the file's own entries beside them finds which ones it left out, so each
+    of those becomes a ``malformed`` record at its location instead of being lost.
+    """
+
+    def __init__(self, loaded: LoadedSuggestions, shaped: Shaped, rel: str,
+                 document: str) -> None:
+        self.loaded, self.shaped, self.rel, self.document = loaded, shaped, rel, document
+        self.used: set[int] = set()
+
+    def records(self) -> list[PairRecord]:
+        chunks = self.shaped.doc.get("chunks")
+        if chunks is None:
+            return []
+        if not isinstance(chunks, list):
+            return [self._malformed("chunks", "chunks", "chunks", chunks, "")]
+        out: list[PairRecord] = []
+        valid = iter(self.loaded.data.chunks)
+        current = next(valid, None)
+        for i, raw in enumerate(chunks):
+            if (isinstance(raw, dict) and current is not None and raw.get("id") == current.id
+                    and raw.get("text") == current.text):
+                out.extend(self._chunk(i, raw, current))
+                current = next(valid, None)
+            else:
+                out.extend(self._broken_chunk(i, raw))
+        return out
+
+    def unexplained(self) -> list[FileProblem]:
+        """Problems no malformed record carries: warnings about the file."""
+        return [p for p in self.loaded.problems if id(p) not in self.used]
+
+    def _chunk(self, i: int, raw: dict[str, Any], chunk: Chunk) -> list[PairRecord]:
+        base = _base(chunk, self.rel, self.document)
+        if isinstance(chunk.suggestions, str):
+            return _text_records(chunk.suggestions, chunk.id, base)
+        raw_pairs = raw.get("suggestions")
+        if not isinstance(raw_pairs, list):  # neither list nor text: one unreadable entry
+            place = f"{self.shaped.chunk_places[i]}.suggestions"
+            return [self._malformed(f"chunks[{i}].suggestions", place, chunk.id, raw_pairs,
+                                    "", base)] if raw_pairs is not None else []
+        out = []
+        valid = iter(chunk.suggestions)
+        current = next(valid, None)
+        for j, raw_pair in enumerate(raw_pairs):
+            place = self.shaped.pair_places[i][j]
+            if current is not None and _same_pair(raw_pair, current):
+                record = PairRecord(**base, pair_id=current.id, status=current.status,
+                                    question=current.question, answer=current.answer,
+                                    location=place)
+                if current.status == "rejected":
+                    record.decision, record.reason = "rejected", "rejected by a person in review"
+                out.append(record)
+                current = next(valid, None)
+            else:
+                out.append(self._malformed(f"chunks[{i}].suggestions[{j}]", place, chunk.id,
+                                           raw_pair, "", base))
+        return out
+
+    def _broken_chunk(self, i: int, raw: Any) -> list[PairRecord]:
+        """A chunk the loader left out: each of its pairs (or the chunk itself) is malformed."""
+        place = self.shaped.chunk_places[i]
+        fields = raw if isinstance(raw, dict) else {}
+        chunk_id = _string(fields.get("id")) or place
+        why = self._why(f"chunks[{i}]", "a chunk must be a JSON object")
+        pairs = fields.get("suggestions")
+        if not isinstance(pairs, list) or not pairs:
+            return [self._malformed(f"chunks[{i}]", place, chunk_id, raw, why)]
+        return [self._malformed(f"chunks[{i}].suggestions[{j}]", self.shaped.pair_places[i][j],
+                                chunk_id, pair, f"its chunk does not validate: {why}")
+                for j, pair in enumerate(pairs)]
+
+    def _why(self, prefix: str, default: str) -> str:
+        mine = []
+        where = self.shaped.place(prefix)  # problems already name places as in the file
+        for problem in self.loaded.problems:
+            name = problem.field or ""
+            if name == where or name.startswith((where + ".", where + "[")):
+                self.used.add(id(problem))
+                mine.append(f"{name}: {problem.message}")
+        return "; ".join(mine) or default
+
+    def _malformed(self, prefix: str, place: str, chunk_id: str, value: Any, why: str,
+                   base: dict[str, Any] | None = None) -> PairRecord:
+        reason = why or self._why(prefix, "entry does not validate")
+        fields = value if isinstance(value, dict) else {}
+        pair_id = _string(fields.get("id"))
+        common = base or {"source_file": self.rel, "document": self.document,
+                          "chunk_id": chunk_id}
+        return PairRecord(
+            **common, pair_id=pair_id or (place if chunk_id == place else f"{chunk_id}@{place}"),
+            status=_string(fields.get("status")) or "draft",
+            question=_text(fields.get("question")),
+            answer=_text(fields.get("answer") if fields else value),
+            location=place, decision="malformed", reason=f"malformed entry at {place}: {reason}")

@@ -93,6 +93,7 @@ class PairRecord(BaseModel):
     pair_id: str
     status: str = "draft"
     origin: Origin = "list"
+    location: str = Field(default="", description="where in the file: chunks[2].suggestions[0]")
     question: str = ""
     answer: str = ""
     grounding: Grounding | None = None

@@ -78,7 +78,14 @@ def dataset_row(record: PairRecord, system_prompt: str = "") -> dict[str, Any]:
                 {"role": "assistant", "content": record.final_answer.strip()}]
     if system_prompt.strip():
         messages.insert(0, {"role": "system", "content": system_prompt.strip()})
-    return {"messages": messages}
+    # provenance beside `messages` (trainers read only that), so a row joins evaluation.json
+    # on (source_file, id == pair_id) without matching text
+    verdict = (record.correction.verdict if record.decision == "corrected"
+               and record.correction is not None else record.verdict)
+    return {"messages": messages, "id": record.pair_id, "source_file": record.source_file,
+            "document": record.document, "pages": record.pages, "chunk_id": record.chunk_id,
+            "label": verdict.label if verdict is not None else None,
+            "decision": record.decision}
 
 
 def _messages(question: str, answer: str) -> list[dict[str, str]]:
@@ -102,6 +109,7 @@ def entry_json(record: PairRecord) -> dict[str, Any]:
         "source_file": record.source_file, "document": record.document,
         "chunk_id": record.chunk_id, "pages": record.pages, "headings": record.headings,
         "pair_id": record.pair_id, "status": record.status, "origin": record.origin,
+        "location": record.location,
         "original_messages": _messages(record.question, record.answer),
         "grounding": record.grounding.model_dump(mode="json") if record.grounding else None,
         "checks": [i.model_dump(mode="json") for i in record.issues],
