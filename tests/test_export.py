@@ -8,44 +8,10 @@ from typing import Any
 
 import pytest
 
-from qaforge.config import RefineSettings
-from qaforge.export import CARD_MARKER, ExportError, export_dataset, split_rows
-from qaforge.fileio import JsonFileError, atomic_write_json
-from qaforge.llm.fake import FakeBackend
-from qaforge.records import Chunk
-from qaforge.refine import refine_workdir
-
-TEXT = ("The Rhine rises in the Swiss Alps and flows 1,230 kilometres to the North Sea. It "
-        "passes Basel, Strasbourg, Cologne and Rotterdam. Its largest tributary by volume is "
-        "the Aare.")
-PAIRS = [("Where does the Rhine rise?", "The Rhine rises in the Swiss Alps."),
-         ("How long is the Rhine?", "It flows 1,230 kilometres to the North Sea."),
-         ("Which cities does the Rhine pass?", "It passes Basel, Strasbourg, Cologne and "
-          "Rotterdam."),
-         ("What is the Rhine's largest tributary by volume?", "Its largest tributary by "
-          "volume is the Aare."),
-         ("Into which sea does the Rhine flow?", "The Rhine flows to the North Sea.")]
-
-
-def refined(root: Path, system_prompt: str = "") -> Path:
-    chunk_id = Chunk.make_id(TEXT, ["Rivers"])
-    atomic_write_json(root / "output_json" / "rivers_suggestions.json", {
-        "schema": "qaforge.suggestions/1",
-        "source": {"file": "rivers.pdf", "sha256": "0" * 64, "pages": 1},
-        "generator": {"backend": "fake", "model": "gen-model", "prompt": "qa/v1"},
-        "chunks": [{"id": chunk_id, "pages": [1, 1], "headings": ["Rivers"], "text": TEXT,
-                    "state": "generated",
-                    "suggestions": [{"id": f"q-{i}", "question": q, "answer": a,
-                                     "status": "draft"} for i, (q, a) in enumerate(PAIRS)]}]})
-    summary = refine_workdir(root, judge=FakeBackend(), settings=RefineSettings(
-        system_prompt=system_prompt))
-    assert summary.dataset_rows == len(PAIRS)
-    return root
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
+from export_helpers import PAIRS, read_jsonl, refined
+from qaforge.export import CARD_MARKER, CardInfo, ExportError, dataset_card, export_dataset
+from qaforge.export.formats import PROVENANCE
+from qaforge.fileio import JsonFileError
 
 # -- what each consumer checks, restated from its documentation and source ---------------
 
@@ -72,7 +38,7 @@ def llamafactory_sharegpt(row: dict[str, Any]) -> tuple[str, list[dict[str, str]
 
 def alpaca_row(row: dict[str, Any]) -> None:
     assert {"instruction", "input", "output"} <= set(row) <= {
-        "instruction", "input", "output", "system", "history"}
+        "instruction", "input", "output", "system", "history", *PROVENANCE}
     assert all(isinstance(row[k], str) for k in ("instruction", "input", "output"))
 
 
@@ -88,7 +54,7 @@ def test_messages_format_loads_with_datasets_and_fits_trl(tmp_path: Path) -> Non
                                    {"role": "assistant", "content": PAIRS[0][1]}]
     ds = datasets.load_dataset("json", data_files=str(tmp_path / "out" / "train.jsonl"),
                                split="train")
-    assert ds.num_rows == len(PAIRS) and ds.column_names == ["messages"]
+    assert ds.num_rows == len(PAIRS) and ds.column_names == ["messages", *PROVENANCE]
     assert ds[1]["messages"][1]["content"] == PAIRS[1][1]
 
 
@@ -118,8 +84,8 @@ def test_sharegpt_as_llamafactory_reads_it(tmp_path: Path) -> None:
         assert system == "You know rivers."
         assert messages == [{"role": "user", "content": question},
                             {"role": "assistant", "content": answer}]
-    card = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
-    assert '"formatting": "sharegpt"' in card
+    info = json.loads((tmp_path / "out" / "dataset_info.json").read_text(encoding="utf-8"))
+    assert info["qaforge_train"]["formatting"] == "sharegpt"
 
 
 def test_alpaca(tmp_path: Path) -> None:
@@ -130,29 +96,6 @@ def test_alpaca(tmp_path: Path) -> None:
         alpaca_row(row)
         assert (row["instruction"], row["input"], row["output"]) == (question, "", answer)
         assert "system" not in row
-
-
-def test_seeded_split_is_stable_and_complete(tmp_path: Path) -> None:
-    work = refined(tmp_path / "work")
-    first = export_dataset(work, split=0.6, seed=3, output=tmp_path / "a")
-    export_dataset(work, split=0.6, seed=3, output=tmp_path / "b")
-    assert (first.train, first.validation) == (3, 2)
-    train_a = read_jsonl(tmp_path / "a" / "train.jsonl")
-    assert train_a == read_jsonl(tmp_path / "b" / "train.jsonl")
-    questions = sorted(r["messages"][0]["content"] for r in
-                       train_a + read_jsonl(tmp_path / "a" / "validation.jsonl"))
-    assert questions == sorted(q for q, _ in PAIRS)
-    others = [split_rows(list(range(5)), 0.6, seed)[0] for seed in range(4, 10)]
-    assert any(train != split_rows(list(range(5)), 0.6, 3)[0] for train in others)
-    card = (tmp_path / "a" / "README.md").read_text(encoding="utf-8")
-    assert "path: validation.jsonl" in card and "seed 3" in card
-
-
-def test_split_edges() -> None:
-    assert split_rows([1, 2], 0.9) == ([1], [2]) or split_rows([1, 2], 0.9) == ([2], [1])
-    assert split_rows([1], 0.5)[0] == [1] or split_rows([1], 0.5)[1] == [1]
-    with pytest.raises(ExportError):
-        split_rows([1, 2], 1.0)
 
 
 def test_dataset_card_states_sources_models_counts_labels(tmp_path: Path) -> None:
@@ -168,12 +111,12 @@ def test_dataset_card_states_sources_models_counts_labels(tmp_path: Path) -> Non
 
 
 def test_reexport_replaces_its_own_files_and_drops_a_stale_split(tmp_path: Path) -> None:
-    work = refined(tmp_path / "work")
+    work = refined(tmp_path / "work", chunks=2)
     export_dataset(work, split=0.8)
     assert (work / "export" / "validation.jsonl").is_file()
     export_dataset(work)
     assert not (work / "export" / "validation.jsonl").exists()
-    assert len(read_jsonl(work / "export" / "train.jsonl")) == len(PAIRS)
+    assert len(read_jsonl(work / "export" / "train.jsonl")) == len(PAIRS) + 2
 
 
 def test_refuses_to_overwrite_foreign_files(tmp_path: Path) -> None:
@@ -202,10 +145,11 @@ def test_without_evaluation_the_card_says_so(tmp_path: Path) -> None:
 
 
 def test_card_keeps_hostile_names_inert(tmp_path: Path) -> None:
-    from qaforge.export import dataset_card
-
     evaluation = {"summary": {"coverage": {"<script>x</script>|.pdf": {
         "chunks": 1, "chunks_in_dataset": 1, "pairs_in": 1, "dataset_rows": 1}}}}
-    card = dataset_card(fmt="messages", train=1, validation=0, split=None, seed=0,
-                        evaluation=evaluation, has_system=False)
+    card = dataset_card(CardInfo(fmt="messages", files={"train": "train.jsonl"},
+                                 counts={"train": 1}, pretty_name="<b>x</b>",
+                                 documents=[{"file": "<i>.pdf", "sha256": "0", "pages": 1}]),
+                        evaluation)
+    assert "<b>" not in card.split("---", 2)[2] and "<i>" not in card
     assert "<script>" not in card and "&lt;script&gt;x&lt;/script&gt;\\|.pdf" in card

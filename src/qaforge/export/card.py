@@ -1,182 +1,38 @@
-"""``qaforge export``: the refined dataset in the format a trainer reads, with a dataset card.
+"""The dataset card (``README.md``): Hub metadata, sources, models, counts, how to train.
 
-Reads ``WORKDIR/cleaned_finetune.jsonl`` (and ``evaluation.json`` for the card) and writes
-``train.jsonl`` (+ ``validation.jsonl`` with a split) and ``README.md`` to the output folder:
-
-* ``messages``: ``{"messages": [{"role": ..., "content": ...}]}`` (TRL ``SFTTrainer``,
-  OpenAI fine-tuning, ``tokenizer.apply_chat_template``);
-* ``alpaca``: ``{"instruction", "input", "output"}`` (+ ``system`` and ``history`` when there
-  are any), as Alpaca and LLaMA-Factory read it;
-* ``sharegpt``: ``{"conversations": [{"from": "human"|"gpt", "value": ...}], "system"}``, as
-  LLaMA-Factory and Axolotl read it.
+The YAML header is what ``huggingface_hub.DatasetCard`` and ``datasets`` read: ``license``,
+``language``, ``pretty_name`` and ``configs`` (one ``data_files`` entry per split), so the
+folder loads with ``load_dataset(FOLDER)`` and shows its splits on the Hub.
 """
 
 from __future__ import annotations
 
 import json
-import random
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from qaforge.errors import ExportError
-from qaforge.fileio import JsonFileError, atomic_write_text, read_json
-from qaforge.refine.report import DATASET_NAME, EVALUATION_NAME
+from qaforge.export.formats import ExportFormat
 
-ExportFormat = Literal["messages", "alpaca", "sharegpt"]
-FORMATS: tuple[ExportFormat, ...] = ("messages", "alpaca", "sharegpt")
+CARD_NAME = "README.md"
 CARD_MARKER = "<!-- written by qaforge export -->"
-TRAIN_NAME = "train.jsonl"
-VALIDATION_NAME = "validation.jsonl"
 
 
 @dataclass(slots=True)
-class Conversation:
-    """One dataset row as an optional system prompt and (user, assistant) turns."""
+class CardInfo:
+    """What the card states besides ``evaluation.json``."""
 
-    system: str = ""
-    turns: list[tuple[str, str]] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class ExportResult:
-    format: ExportFormat
-    output: Path
-    train: int
-    validation: int
-    files: list[Path]
-
-
-def read_dataset(path: Path) -> list[Conversation]:
-    """Rows of a ``cleaned_finetune.jsonl``; a bad line raises naming file and line."""
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: not found (run `qaforge refine` first)")
-    rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise JsonFileError(path, f"invalid JSON: {exc.msg}", number, exc.colno) from exc
-        try:
-            rows.append(conversation_of(data))
-        except ExportError as exc:
-            raise JsonFileError(path, str(exc), number, 1) from exc
-    return rows
-
-
-def conversation_of(row: Any) -> Conversation:
-    """Check a ``{"messages": [...]}`` row: optional system, then user/assistant turns."""
-    messages = row.get("messages") if isinstance(row, dict) else None
-    if not isinstance(messages, list) or not messages:
-        raise ExportError('expected {"messages": [...]}')
-    if not all(isinstance(m, dict) and isinstance(m.get("content"), str) for m in messages):
-        raise ExportError("every message needs a string 'content'")
-    conversation = Conversation()
-    if messages[0].get("role") == "system":
-        conversation.system = messages[0]["content"]
-        messages = messages[1:]
-    roles = [m.get("role") for m in messages]
-    if not messages or len(messages) % 2 or roles != ["user", "assistant"] * (len(roles) // 2):
-        raise ExportError(f"roles must alternate user/assistant, found {roles}")
-    conversation.turns = [(messages[i]["content"], messages[i + 1]["content"])
-                          for i in range(0, len(messages), 2)]
-    return conversation
-
-
-def to_messages(conv: Conversation) -> dict[str, Any]:
-    messages = [{"role": "system", "content": conv.system}] if conv.system else []
-    for user, assistant in conv.turns:
-        messages += [{"role": "user", "content": user},
-                     {"role": "assistant", "content": assistant}]
-    return {"messages": messages}
-
-
-def to_alpaca(conv: Conversation) -> dict[str, Any]:
-    instruction, output = conv.turns[-1]
-    row: dict[str, Any] = {"instruction": instruction, "input": "", "output": output}
-    if conv.system:
-        row["system"] = conv.system
-    if len(conv.turns) > 1:
-        row["history"] = [list(turn) for turn in conv.turns[:-1]]
-    return row
-
-
-def to_sharegpt(conv: Conversation) -> dict[str, Any]:
-    turns = []
-    for user, assistant in conv.turns:
-        turns += [{"from": "human", "value": user}, {"from": "gpt", "value": assistant}]
-    row: dict[str, Any] = {"conversations": turns}
-    if conv.system:
-        row["system"] = conv.system
-    return row
-
-
-CONVERTERS = {"messages": to_messages, "alpaca": to_alpaca, "sharegpt": to_sharegpt}
-
-
-def split_rows(rows: list[Any], train_fraction: float, seed: int = 0
-               ) -> tuple[list[Any], list[Any]]:
-    """Seeded shuffle, then ``train_fraction`` for training (each side gets at least one row
-    when there are two or more)."""
-    if not 0.0 < train_fraction < 1.0:
-        raise ExportError(f"--split must be between 0 and 1 (exclusive), got {train_fraction}")
-    order = list(range(len(rows)))
-    random.Random(seed).shuffle(order)
-    n_train = round(len(rows) * train_fraction)
-    if len(rows) >= 2:
-        n_train = min(max(n_train, 1), len(rows) - 1)
-    train = sorted(order[:n_train])
-    validation = sorted(order[n_train:])
-    return [rows[i] for i in train], [rows[i] for i in validation]
-
-
-def _check_output(output: Path) -> None:
-    """Refuse to overwrite files in a folder that an earlier export did not write."""
-    readme = output / "README.md"
-    ours = readme.is_file() and CARD_MARKER in readme.read_text(encoding="utf-8",
-                                                                errors="replace")
-    clashes = [p.name for p in (readme, output / TRAIN_NAME, output / VALIDATION_NAME)
-               if p.exists()]
-    if clashes and not ours:
-        raise ExportError(f"{output}: already has {', '.join(clashes)} not written by "
-                          "`qaforge export`; choose another folder with -o")
-
-
-def export_dataset(workdir: Path, *, fmt: ExportFormat = "messages",
-                   output: Path | None = None, split: float | None = None,
-                   seed: int = 0) -> ExportResult:
-    """Convert the refined dataset of ``workdir`` and write it with a dataset card."""
-    if fmt not in CONVERTERS:
-        raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    workdir = Path(workdir)
-    output = Path(output) if output is not None else workdir / "export"
-    conversations = read_dataset(workdir / DATASET_NAME)
-    evaluation_path = workdir / EVALUATION_NAME
-    evaluation = read_json(evaluation_path) if evaluation_path.is_file() else None
-    _check_output(output)
-    rows = [CONVERTERS[fmt](c) for c in conversations]
-    train, validation = split_rows(rows, split, seed) if split is not None else (rows, [])
-    output.mkdir(parents=True, exist_ok=True)
-    files = [output / TRAIN_NAME]
-    atomic_write_text(files[0], _jsonl(train))
-    stale = output / VALIDATION_NAME
-    if split is not None:
-        files.append(stale)
-        atomic_write_text(stale, _jsonl(validation))
-    elif stale.exists():
-        stale.unlink()  # from an earlier export with a split; it would not match any more
-    card = dataset_card(fmt=fmt, train=len(train), validation=len(validation),
-                        split=split, seed=seed, evaluation=evaluation,
-                        has_system=any(c.system for c in conversations))
-    files.append(output / "README.md")
-    atomic_write_text(files[-1], card)
-    return ExportResult(fmt, output, len(train), len(validation), files)
-
-
-def _jsonl(rows: list[dict[str, Any]]) -> str:
-    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    fmt: ExportFormat
+    files: dict[str, str]  # split -> file name
+    counts: dict[str, int]  # split -> rows
+    split: float | None = None
+    seed: int = 0
+    split_by: str = ""
+    has_system: bool = False
+    license: str = ""
+    pretty_name: str = "qaforge question-answer dataset"
+    languages: list[str] = field(default_factory=list)
+    documents: list[dict[str, Any]] = field(default_factory=list)  # suggestions' "source"
+    trainer_files: list[str] = field(default_factory=list)
 
 
 def _cell(value: Any) -> str:
@@ -200,56 +56,88 @@ def _model_name(info: Any) -> str:
 
 _FORMAT_NOTES = {
     "messages": ('`{"messages": [{"role": "user", "content": ...}, {"role": "assistant", '
-                 '"content": ...}]}` (a `system` message first when one was set). TRL\'s '
-                 "`SFTTrainer` and `tokenizer.apply_chat_template` take it as is."),
-    "alpaca": ('`{"instruction": ..., "input": "", "output": ...}` (plus `system` when one was '
-               "set). In LLaMA-Factory's `dataset_info.json`: "
-               '`"formatting": "alpaca"` with `"columns": {"prompt": "instruction", '
-               '"query": "input", "response": "output", "system": "system"}`.'),
+                 '"content": ...}]}` (a `system` message first when one was set). Read by '
+                 "`tokenizer.apply_chat_template`, OpenAI fine-tuning, LLaMA-Factory and "
+                 "Axolotl (see the configs below). TRL trains on the question tokens too "
+                 "with this format for the common chat templates: export "
+                 "`--format prompt-completion` for TRL."),
+    "prompt-completion": ('`{"prompt": [{"role": "user", "content": ...}], "completion": '
+                          '[{"role": "assistant", "content": ...}]}` (a `system` message '
+                          "first in `prompt` when one was set): TRL's conversational "
+                          "prompt-completion format, for which `SFTTrainer` computes the "
+                          "loss on the answer tokens only. **Use this one with TRL.**"),
+    "alpaca": ('`{"instruction": ..., "input": "", "output": ...}` (plus `system` when one '
+               "was set), as Alpaca, LLaMA-Factory and Axolotl (`type: alpaca`) read it."),
     "sharegpt": ('`{"conversations": [{"from": "human", "value": ...}, {"from": "gpt", '
-                 '"value": ...}]}` (plus `system` when one was set). In LLaMA-Factory\'s '
-                 '`dataset_info.json`: `"formatting": "sharegpt"` with `"columns": '
-                 '{"messages": "conversations", "system": "system"}`.'),
+                 '"value": ...}]}` (plus `system` when one was set), as LLaMA-Factory reads '
+                 "it. Axolotl calls ShareGPT deprecated: export `--format messages` for it."),
 }
+PROVENANCE_NOTE = (
+    "Every row also carries `id` (the pair id in `evaluation.json`), `source_file`, "
+    "`document`, `pages`, `chunk_id`, the judge's `label` and the `decision`: trainers read "
+    "only their own columns, and `(source_file, id)` joins a row to its entry in "
+    "`evaluation.json` and to the review app.")
 
 
-def dataset_card(*, fmt: ExportFormat, train: int, validation: int, split: float | None,
-                 seed: int, evaluation: Any, has_system: bool) -> str:
-    """A Hugging Face style ``README.md``: sources, models, counts, labels, how it was made."""
-    summary = evaluation.get("summary", {}) if isinstance(evaluation, dict) else {}
-    files = [f"  - split: train\n    path: {TRAIN_NAME}"]
-    if split is not None:
-        files.append(f"  - split: validation\n    path: {VALIDATION_NAME}")
-    lines = [
-        "---",
+def _yaml_header(info: CardInfo) -> list[str]:
+    data_files = "\n".join(f"  - split: {split}\n    path: {name}"
+                           for split, name in info.files.items())
+    lines = ["---"]
+    if info.license:
+        lines.append(f"license: {json.dumps(info.license)}")
+    if info.languages:
+        lines.append("language:\n" + "\n".join(f"- {json.dumps(lang)}"
+                                              for lang in info.languages))
+    lines += [
+        f"pretty_name: {json.dumps(info.pretty_name, ensure_ascii=False)}",
         "task_categories:\n- question-answering\n- text-generation",
         "tags:\n- qaforge\n- synthetic\n- sft",
-        f"size_categories:\n- {_size_category(train + validation)}",
-        "configs:\n- config_name: default\n  data_files:\n" + "\n".join(files),
+        f"size_categories:\n- {_size_category(sum(info.counts.values()))}",
+        "configs:\n- config_name: default\n  data_files:\n" + data_files,
         "---",
-        CARD_MARKER,
-        "",
-        "# Question-answer dataset made with qaforge",
-        "",
-        "Question/answer pairs drafted by a language model from PDF documents, curated by a "
-        "person (optional), then judged and corrected by a model judge with each pair's source "
-        "passage in view. The passages themselves are not part of the rows.",
-        "",
-        "## Contents",
-        "",
-        f"- format: **{fmt}**: {_FORMAT_NOTES[fmt]}",
-        f"- rows: {train + validation} ({train} train"
-        + (f", {validation} validation; seeded split {split} with seed {seed})"
-           if split is not None else ")"),
-        f"- system prompt: {'yes' if has_system else 'none'}",
-        "",
     ]
+    return lines
+
+
+def dataset_card(info: CardInfo, evaluation: Any) -> str:
+    """A Hugging Face ``README.md``: metadata, sources, models, counts, labels, training."""
+    summary = evaluation.get("summary", {}) if isinstance(evaluation, dict) else {}
+    total = sum(info.counts.values())
+    counts = ", ".join(f"{n} {split}" for split, n in info.counts.items())
+    split_note = (f"; split {info.split} by {info.split_by} with seed {info.seed}, so no "
+                  f"{info.split_by} has rows on both sides" if info.split is not None else "")
+    lines = [*_yaml_header(info), CARD_MARKER, "", f"# {_cell(info.pretty_name)}", "",
+             "Question/answer pairs drafted by a language model from PDF documents, curated "
+             "by a person (optional), then judged and corrected by a model judge with each "
+             "pair's source passage in view. The passages themselves are not part of the "
+             "rows.", "",
+             "## Contents", "",
+             f"- format: **{info.fmt}**: {_FORMAT_NOTES[info.fmt]}",
+             f"- rows: {total} ({counts}{split_note})",
+             f"- system prompt: {'yes' if info.has_system else 'none'}",
+             f"- license: {_cell(info.license) if info.license else 'not stated'}",
+             f"- provenance: {PROVENANCE_NOTE}", ""]
+    lines += _documents_section(info.documents)
     lines += _sources_section(summary)
     lines += _models_section(summary, evaluation)
     lines += _quality_section(summary)
-    lines += [
-        "## How it was made",
-        "",
+    lines += _how_made(info.fmt)
+    lines += _training_section(info)
+    return "\n".join(lines)
+
+
+def _documents_section(documents: list[dict[str, Any]]) -> list[str]:
+    if not documents:
+        return []
+    lines = ["## Source documents", "", "| document | pages | sha256 |", "|---|---:|---|"]
+    lines += [f"| {_cell(d.get('file', '?'))} | {_cell(d.get('pages', ''))} | "
+              f"`{_cell(d.get('sha256', ''))}` |" for d in documents]
+    return [*lines, ""]
+
+
+def _how_made(fmt: ExportFormat) -> list[str]:
+    return [
+        "## How it was made", "",
         "1. `qaforge generate`: PDFs were extracted (reading order, headers and footers "
         "removed, tables kept as Markdown), cut into heading-aware chunks, and a model drafted "
         "question/answer pairs for every chunk.",
@@ -260,21 +148,33 @@ def dataset_card(*, fmt: ExportFormat, train: int, validation: int, split: float
         "judge scored clarity, coherence, relevance and groundedness and labelled each pair "
         "Clear / Unclear / Needs Improvement; flagged pairs were rewritten and kept only when "
         "the rewrite passed. Pairs a person accepted were never rewritten.",
-        f"4. `qaforge export --format {fmt}`.",
-        "",
+        f"4. `qaforge export --format {fmt}`.", "",
         "Every decision, with its reason, is in the `evaluation.json` written by "
-        "`qaforge refine` next to the source data.",
-        "",
-        "## Loading",
-        "",
-        "```python",
-        "from datasets import load_dataset",
-        f'ds = load_dataset("json", data_files={{"train": "{TRAIN_NAME}"'
-        + (f', "validation": "{VALIDATION_NAME}"' if split is not None else "") + "})",
-        "```",
-        "",
-    ]
-    return "\n".join(lines)
+        "`qaforge refine` next to the source data.", ""]
+
+
+def _training_section(info: CardInfo) -> list[str]:
+    data_files = ", ".join(f'"{split}": "{name}"' for split, name in info.files.items())
+    lines = ["## Loading and training", "", "```python", "from datasets import load_dataset",
+             f"ds = load_dataset(\"json\", data_files={{{data_files}}})", "```", ""]
+    if info.fmt in ("prompt-completion", "messages"):
+        lines += ["With TRL (`--format prompt-completion` trains on the answers only):", "",
+                  "```python", "from trl import SFTConfig, SFTTrainer", "",
+                  'trainer = SFTTrainer(model="Qwen/Qwen2.5-0.5B-Instruct", '
+                  'train_dataset=ds["train"],'
+                  + (' eval_dataset=ds["validation"],' if "validation" in info.files else "")
+                  + ' args=SFTConfig(output_dir="sft-out"))', "trainer.train()", "```", ""]
+    if "dataset_info.json" in info.trainer_files:
+        eval_line = ("\neval_dataset: qaforge_validation" if "validation" in info.files
+                     else "")
+        lines += ["LLaMA-Factory: `dataset_info.json` in this folder describes each split; "
+                  "in your training YAML:", "", "```yaml", "dataset_dir: PATH/TO/THIS/FOLDER",
+                  f"dataset: qaforge_train{eval_line}", "```", ""]
+    if "axolotl.yaml" in info.trainer_files:
+        lines += ["Axolotl: paste the `datasets:` (and `test_datasets:`) entries of "
+                  "`axolotl.yaml` into your config; the loss falls on the assistant turns "
+                  "only.", ""]
+    return lines
 
 
 def _sources_section(summary: dict[str, Any]) -> list[str]:
