@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from qaforge.llm.base import ChatRequest, Completion, LLMClient, LLMError
 from qaforge.prompts import PromptTemplate, load_prompt
 from qaforge.qa_parsing import parse_pairs
-from qaforge.records import Chunk, Suggestion
+from qaforge.records import Chunk, Suggestion, model_pair_id
 
 QUESTION_MAX_CHARS = 300
 ANSWER_MAX_CHARS = 700
@@ -158,7 +158,7 @@ class GenerateQA:
             if result.finish_reason == "length":
                 out.error = f"{draft.error} (reply hit the {self.max_tokens}-token limit)"
             return out, False
-        out.suggestions = [Suggestion(id=Suggestion.make_id(chunk.id, q, i), question=q,
+        out.suggestions = [Suggestion(id=model_pair_id(chunk.id, i, q, a), question=q,
                                       answer=a, status="draft")
                            for i, (q, a) in enumerate(pairs)]
         out.state, out.error = "generated", None

@@ -11,19 +11,24 @@ Layout::
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from qaforge.discovery import FoundPdf as FoundPdf  # re-exported for the runners
+from qaforge.discovery import discover_pdfs as discover_pdfs
+from qaforge.errors import QaforgeError
 from qaforge.fileio import JsonFileError, sha256_file
 from qaforge.records import (
     Chunk,
     Document,
     GeneratorInfo,
     Source,
+    Suggestion,
     SuggestionsFile,
-    suggestions_filename,
+    model_pair_id,
 )
 from qaforge.suggestions import (
     load_suggestions,
@@ -33,6 +38,9 @@ from qaforge.suggestions import (
 )
 
 STATE_DIR = ".qaforge"
+#: keys qaforge itself puts on a chunk beyond the model's fields (not a person's)
+QAFORGE_CHUNK_MARKS = frozenset({"stale"})
+STALE_REASON = "source PDF changed; this chunk is no longer in it"
 
 PrepareStatus = Literal["new", "unchanged", "changed", "failed"]
 
@@ -41,32 +49,6 @@ def state_dir(workdir: Path) -> Path:
     path = workdir / STATE_DIR
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def discover_pdfs(inputs: Iterable[Path]) -> tuple[list[tuple[Path, str]], list[str]]:
-    """PDF files under ``inputs`` (files or folders, recursive), each with the suggestions
-    file name it maps to. Returns ``(pairs, problems)``; name clashes are disambiguated
-    with the sub-folder path."""
-    found: list[tuple[Path, Path]] = []
-    problems: list[str] = []
-    for item in inputs:
-        if item.is_dir():
-            found.extend((p, item) for p in sorted(item.rglob("*")) if p.is_file()
-                         and p.suffix.lower() == ".pdf")
-        elif item.is_file():
-            found.append((item, item.parent))
-        else:
-            problems.append(f"{item}: no such file or folder")
-    out: list[tuple[Path, str]] = []
-    used: set[str] = set()
-    for path, root in found:
-        name = suggestions_filename(path.name)
-        if name in used:
-            rel = path.relative_to(root) if path.is_relative_to(root) else path
-            name = suggestions_filename("__".join(rel.parts))
-        used.add(name)
-        out.append((path, name))
-    return out, problems
 
 
 @dataclass(slots=True)
@@ -80,21 +62,67 @@ class Prepared:
     chunks: int = 0
     message: str = ""
     warnings: tuple[str, ...] = ()
+    kept_stale: int = 0
+
+
+def _model_made(chunk_id: str, pair: Suggestion, count: int) -> bool:
+    """The pair is a draft exactly as the model wrote it: its id is the model's id for its
+    text, and it has no keys a person added."""
+    return pair.status == "draft" and not pair.model_extra and any(
+        pair.id == model_pair_id(chunk_id, index, pair.question, pair.answer)
+        for index in range(count))
+
+
+def touched(chunk: Chunk) -> list[str]:
+    """What a person did to ``chunk``; empty when it is exactly what qaforge wrote.
+
+    A person touched a chunk when it has a pair whose status is not ``draft``, a pair the
+    model did not write as it stands (added by hand, or its question or answer edited:
+    model ids cover both; pairs from versions before that count too), suggestions written
+    as text, a key qaforge does not write (a note), or text that no longer matches its id.
+    """
+    reasons: list[str] = []
+    if isinstance(chunk.suggestions, str):
+        reasons.append("pairs written as text")
+    else:
+        pairs = chunk.suggestions
+        reviewed = sum(p.status != "draft" for p in pairs)
+        by_hand = sum(not _model_made(chunk.id, p, len(pairs)) for p in pairs) - reviewed
+        if reviewed:
+            reviewed_word = "pair" if reviewed == 1 else "pairs"
+            reasons.append(f"{reviewed} reviewed {reviewed_word}")
+        if by_hand:
+            reasons.append(f"{by_hand} {'pair' if by_hand == 1 else 'pairs'} added or "
+                           "edited by hand")
+    keys = sorted(set(chunk.model_extra or {}) - QAFORGE_CHUNK_MARKS)
+    if keys:
+        reasons.append(f"added {', '.join(map(repr, keys))}")
+    if chunk.id != Chunk.make_id(chunk.text, chunk.headings):
+        reasons.append("edited chunk text")
+    return reasons
 
 
 def merge_chunks(old: SuggestionsFile, new_chunks: list[Chunk]) -> tuple[list[Chunk], int]:
     """New chunk list for a changed PDF: chunks with the same id keep their old content;
-    old chunks that a person reviewed are kept (flagged ``stale``) even if the PDF no longer
-    has them; untouched drafts of vanished chunks go. Returns ``(chunks, kept_stale)``."""
+    old chunks a person :func:`touched` are kept after them, flagged ``stale`` with what was
+    touched, even if the PDF no longer has them; chunks exactly as qaforge wrote them go.
+    Returns ``(chunks, kept_stale)``."""
     by_id = {c.id: c for c in old.chunks}
-    merged = [by_id.get(c.id, c) for c in new_chunks]
+    merged = []
+    for chunk in new_chunks:
+        kept = by_id.get(chunk.id)
+        if kept is not None and kept.model_extra and "stale" in kept.model_extra:
+            kept = kept.model_copy(deep=True)  # back in the PDF: no longer stale
+            (kept.model_extra or {}).pop("stale", None)
+        merged.append(kept or chunk)
     new_ids = {c.id for c in new_chunks}
     stale = []
     for chunk in old.chunks:
-        if chunk.id not in new_ids and chunk.reviewed:
+        reasons = touched(chunk) if chunk.id not in new_ids else []
+        if reasons:
             kept = chunk.model_copy(deep=True)
             extra = kept.__pydantic_extra__ if kept.__pydantic_extra__ is not None else {}
-            extra["stale"] = "source PDF changed; this chunk is no longer in it"
+            extra["stale"] = f"{STALE_REASON} (kept for: {'; '.join(reasons)})"
             stale.append(kept)
     return merged + stale, len(stale)
 
@@ -113,33 +141,58 @@ class DocumentPlan:
     sha256: str
     existing: SuggestionsFile | None = None
     done: Prepared | None = None
+    source: str = ""
 
     @property
     def needs_extraction(self) -> bool:
         return self.done is None
 
 
-def plan_document(pdf: Path, out_path: Path) -> DocumentPlan:
+def plan_document(pdf: Path, out_path: Path, source: str | None = None) -> DocumentPlan:
     """Decide from the suggestions file on disk whether ``pdf`` needs extracting.
 
+    ``source`` is the PDF's path as :func:`discover_pdfs` records it (default: its name).
+
     * no file yet: extract (``existing`` is ``None``);
-    * file for the same PDF bytes: nothing to do (resume picks up its pending chunks);
+    * file that records another PDF's path: refuse (``done`` is ``failed``), never fill it;
+    * file for the same PDF bytes: nothing to do (resume picks up its pending chunks); a
+      file from an older version gets the path recorded;
     * file for different bytes: extract and merge into ``existing``;
     * file that does not parse: report it (``done`` is ``failed``) and leave it untouched.
     """
+    source = source or pdf.name
     sha = sha256_file(pdf)
     if not out_path.exists():
-        return DocumentPlan(pdf, out_path, sha)
+        return DocumentPlan(pdf, out_path, sha, source=source)
     try:
         existing = load_suggestions(out_path).data
     except JsonFileError as exc:
         return DocumentPlan(pdf, out_path, sha, done=Prepared(
             pdf, out_path, "failed", message=f"{exc} (file left untouched; fix or delete it "
-            "to regenerate)"))
+            "to regenerate)"), source=source)
+    recorded = existing.source.path
+    if recorded is not None and recorded != source:
+        return DocumentPlan(pdf, out_path, sha, done=Prepared(
+            pdf, out_path, "failed", message=f"{out_path} was made from {recorded!r}, not "
+            f"from {source!r} ({pdf}); not filled from it"), source=source)
     if existing.source.sha256 == sha:
+        if recorded is None:
+            _record_source(out_path, source)
         return DocumentPlan(pdf, out_path, sha, existing, done=Prepared(
-            pdf, out_path, "unchanged", existing.source.pages, len(existing.chunks)))
-    return DocumentPlan(pdf, out_path, sha, existing)
+            pdf, out_path, "unchanged", existing.source.pages, len(existing.chunks)),
+            source=source)
+    return DocumentPlan(pdf, out_path, sha, existing, source=source)
+
+
+def _record_source(path: Path, source: str) -> None:
+    """Record the PDF's path in a file from an older version, so no PDF of the same name
+    added later can compete for it; a file that cannot be rewritten is left as it is."""
+    def change(data: SuggestionsFile) -> None:
+        if data.source.path is None:
+            data.source.path = source
+
+    with contextlib.suppress(QaforgeError, ValueError, OSError):
+        update_suggestions(path, change)
 
 
 def store_document(plan: DocumentPlan, *, pages: int, chunks: list[Chunk],
@@ -149,7 +202,8 @@ def store_document(plan: DocumentPlan, *, pages: int, chunks: list[Chunk],
     notes = tuple(w if w.startswith(pdf.name) else f"{pdf.name}: {w}" for w in warnings)
     if not chunks:
         notes += (f"{pdf.name}: no text to chunk",)
-    source = Source(file=pdf.name, sha256=plan.sha256, pages=pages)
+    source = Source(file=pdf.name, sha256=plan.sha256, pages=pages,
+                    path=plan.source or pdf.name)
     if plan.existing is None:
         data = SuggestionsFile(source=source, generator=generator, chunks=chunks)
         write_suggestions(out_path, data, expected_revision=None)
@@ -163,19 +217,21 @@ def store_document(plan: DocumentPlan, *, pages: int, chunks: list[Chunk],
     _, stale = update_suggestions(out_path, change)
     note = f"{pdf.name}: the PDF changed since its suggestions were made; re-chunked"
     if stale:
-        note += f", kept {stale} reviewed chunk(s) that are no longer in it (marked stale)"
-    return Prepared(pdf, out_path, "changed", pages, len(chunks), message=note, warnings=notes)
+        note += (f", kept {stale} reviewed chunk(s) that are no longer in it (a person's pairs,"
+                 " edits or notes; marked stale)")
+    return Prepared(pdf, out_path, "changed", pages, len(chunks), message=note,
+                    warnings=notes, kept_stale=stale)
 
 
 def prepare_document(pdf: Path, out_path: Path, *,
                      extract: Callable[[Path], Document],
                      chunk: Callable[[Document], list[Chunk]],
-                     generator: GeneratorInfo) -> Prepared:
+                     generator: GeneratorInfo, source: str | None = None) -> Prepared:
     """Make sure ``out_path`` holds this PDF's chunks, without losing anything a person did:
     :func:`plan_document`, then extract and chunk when needed, then :func:`store_document`."""
     from qaforge.extract import ExtractionError
 
-    plan = plan_document(pdf, out_path)
+    plan = plan_document(pdf, out_path, source)
     if plan.done is not None:
         return plan.done
     try:

@@ -259,3 +259,44 @@ def test_rewrites_keep_a_files_permissions(tmp_path: Path) -> None:
     fresh.chmod(0o640)
     atomic_write_json(fresh, {"rows": 1})
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o640
+
+
+def test_a_changed_pdf_keeps_every_chunk_a_person_touched(tmp_path: Path) -> None:
+    """Issue 14, item 3: a pair added by hand (no id, no status: what an editor gives), a
+    draft whose answer was edited (status left ``draft``) and a note on a chunk all survive
+    the PDF changing, kept beside the new chunks, flagged, and counted in the output; the
+    chunks nobody touched go."""
+    pdfs = tmp_path / "pdfs"
+    pdfs.mkdir()
+    words_pdf(pdfs, "doc.pdf", seed=1)
+    workdir = tmp_path / "work"
+    args = ["generate", str(pdfs), "-o", str(workdir), *ARGS]
+    assert run_cli(args, cwd=tmp_path).returncode == 0
+    before = json.loads(path_of(workdir, "doc").read_text(encoding="utf-8"))["chunks"]
+    assert len(before) > 4
+
+    def touch(doc: dict[str, Any]) -> None:
+        chunks = doc["chunks"]
+        chunks[0]["suggestions"].append({"question": "What did I add by hand?",
+                                         "answer": "This pair."})
+        chunks[1]["suggestions"][0]["answer"] = "My better answer."
+        chunks[2]["note"] = "check page 2"
+
+    edit_json(path_of(workdir, "doc"), touch)
+    words_pdf(pdfs, "doc.pdf", seed=2)  # new text: no chunk id survives
+    done = run_cli(args, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout
+    assert "kept 3 reviewed chunk(s)" in done.stdout, done.stdout
+
+    after = load_clean(path_of(workdir, "doc")).chunks
+    stale = {c.id: c for c in after if c.model_extra and "stale" in c.model_extra}
+    assert set(stale) == {c["id"] for c in before[:3]}
+    assert {c.id for c in after}.isdisjoint(c["id"] for c in before[3:])
+    assert all(c.state == "generated" for c in after)
+    added = [p for p in pairs_of(stale[before[0]["id"]]) if p.question == "What did I add by hand?"]
+    assert len(added) == 1 and added[0].answer == "This pair."
+    assert pairs_of(stale[before[1]["id"]])[0].answer == "My better answer."
+    assert (stale[before[2]["id"]].model_extra or {})["note"] == "check page 2"
+    reasons = [str((c.model_extra or {})["stale"]) for c in stale.values()]
+    assert all(r.startswith("source PDF changed") for r in reasons)
+    assert any("'note'" in r for r in reasons) and any("by hand" in r for r in reasons)

@@ -152,3 +152,66 @@ def test_property_dedup_path_for_large_inputs_only_marks_true_duplicates(
             other = normalise(f"{original.question} {original.answer}")
             assert (normalise(record.question) == normalise(original.question)
                     or fuzz.ratio(text, other) >= 85)
+
+
+# ---------------------------------------------- PDF -> suggestions file (issue 14, item 1)
+
+FOLDERS = st.sampled_from(["", "2023/", "a/b/", "Ärger/", "2023/x/"])
+STEMS = st.lists(st.sampled_from(["report", "Report", "x", "données", "报告", "é" * 40,
+                                  "a" * 100, "-1a2b3c4d5e", "_suggestions"]),
+                 min_size=1, max_size=3).map("".join)
+PDF_PATHS = st.builds(lambda folder, stem, ext: f"{folder}{stem}{ext}", FOLDERS, STEMS,
+                      st.sampled_from([".pdf", ".PDF", ".Pdf"])).filter(
+    lambda p: len(p.rsplit("/", 1)[-1].encode()) <= 250)
+OPERATIONS = st.lists(st.tuples(st.sampled_from(["add", "add", "remove", "rename"]),
+                                PDF_PATHS, st.integers(0, 1000)), min_size=1, max_size=8)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(start=st.lists(PDF_PATHS, max_size=6), operations=OPERATIONS)
+def test_property_each_pdf_keeps_one_file_of_its_own_across_runs(
+        start: list[str], operations: list[tuple[str, str, int]]) -> None:
+    """Runs of discovery over random sets of same names in different folders, case variants
+    and long unicode names, with PDFs added, removed and renamed between runs: the mapping
+    is injective, names fit the file system, and a PDF that stays keeps its file; a file
+    once given to a path is never given to another (removed PDFs' files stay on disk)."""
+    from qaforge.discovery import MAX_NAME_BYTES, discover_pdfs
+
+    with TemporaryDirectory() as tmp:
+        docs, workdir = Path(tmp) / "docs", Path(tmp) / "work"
+        docs.mkdir()
+        owner: dict[str, str] = {}  # file name -> the path it was given to, ever
+        given: dict[str, str] = {}  # path -> the file name it was given, ever
+
+        def put(rel: str) -> None:
+            (docs / rel).parent.mkdir(parents=True, exist_ok=True)
+            (docs / rel).write_bytes(rel.encode())
+
+        for rel in start:
+            put(rel)
+        for kind, rel, pick in [("run", "", 0), *operations]:
+            present = sorted(p.relative_to(docs).as_posix() for p in docs.rglob("*")
+                             if p.is_file())
+            if kind == "add":
+                put(rel)
+            elif kind in ("remove", "rename") and present:
+                gone = docs / present[pick % len(present)]
+                gone.unlink()
+                if kind == "rename" and not (docs / rel).exists():
+                    put(rel)
+            found, problems = discover_pdfs([docs], workdir)
+            assert not problems
+            names = {f.source: f.name for f in found}
+            assert len(names) == len(found)
+            assert len({n.casefold() for n in names.values()}) == len(names)
+            for source, name in names.items():
+                assert len(name.encode()) <= MAX_NAME_BYTES and "/" not in name
+                assert owner.setdefault(name, source) == source
+                assert given.setdefault(source, name) == name
+                out = workdir / "output_json" / name
+                if not out.exists():  # what store_document writes for a new PDF
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    write_suggestions(out, SuggestionsFile(
+                        source=Source(file=source.rsplit("/", 1)[-1], sha256="0" * 64,
+                                      pages=1, path=source),
+                        generator=GeneratorInfo(backend="fake", model="m", prompt="p")))
