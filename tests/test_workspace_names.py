@@ -161,3 +161,29 @@ def test_a_file_recorded_for_another_pdf_is_never_filled_from_this_one(tmp_path:
     assert plan.done is not None and plan.done.status == "failed"
     assert "'2023/report.pdf'" in plan.done.message and "'report.pdf'" in plan.done.message
     assert "\n" not in plan.done.message
+
+
+def test_older_clash_names_stay_with_their_pdf_and_get_the_path_recorded(tmp_path: Path
+                                                                         ) -> None:
+    """What versions before recorded paths wrote for ``docs/report.pdf`` +
+    ``docs/2023/report.pdf``: ``report_suggestions.json`` and
+    ``2023__report_suggestions.json``; each stays with its PDF, and an unchanged PDF's file
+    gets its path recorded (so a PDF of the same name added later cannot compete)."""
+    from qaforge.fileio import sha256_file
+    from qaforge.suggestions import load_suggestions
+
+    docs, workdir = tmp_path / "docs", tmp_path / "work"
+    (docs / "2023").mkdir(parents=True)
+    inner = pdfgen.table_pdf(docs / "2023", name="report.pdf")
+    outer = pdfgen.two_column_pdf(docs, name="report.pdf")
+    plain = _old_file(workdir, "report_suggestions.json", "report.pdf", sha256_file(outer))
+    clash = _old_file(workdir, "2023__report_suggestions.json", "report.pdf",
+                      sha256_file(inner))
+    found, problems = discover_pdfs([docs], workdir)
+    assert not problems
+    assert _names(found) == {"2023/report.pdf": clash.name, "report.pdf": plain.name}
+    for item in found:
+        plan = plan_document(item.pdf, suggestions_dir(workdir) / item.name, item.source)
+        assert plan.done is not None and plan.done.status == "unchanged"
+    assert load_suggestions(clash).data.source.path == "2023/report.pdf"
+    assert load_suggestions(plain).data.source.path == "report.pdf"
