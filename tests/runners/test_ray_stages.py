@@ -6,8 +6,8 @@ they do on a cluster.
 
 from __future__ import annotations
 
-import dataclasses
 import json
+import pickle
 import sys
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from qaforge.extract import extract_pdf
 from qaforge.generate import ChunkJob, GenerateQA
 from qaforge.llm.base import BackendUnavailable
 from qaforge.llm.fake import FakeBackend
+from qaforge.llm.openai import OpenAIClient
 from qaforge.llm.openai import from_settings as openai_client
 from qaforge.records import GeneratorInfo
 from qaforge.runners.stages import (
@@ -106,15 +107,18 @@ def test_client_spec_rebuilds_the_drivers_openai_client_on_a_worker() -> None:
                                concurrency=4, timeout=7.0, retries=1)
         driver = openai_client(settings)
         spec = ClientSpec.of(driver, settings)
-        assert spec.base_urls == (server.url, server.url) and spec.concurrency == 4
-        assert spec.total_concurrency == 8
-        worker = spec.build()
+        assert spec.recipe is not None and spec.servers == 2
+        assert spec.recipe.concurrency == 4 and spec.total_concurrency == 8
+        worker = pickle.loads(pickle.dumps(spec)).build()  # as it travels to a worker
+        assert isinstance(worker, OpenAIClient)
         assert (worker.backend, worker.model, worker.context_length) == (
             driver.backend, driver.model, driver.context_length)
+        assert worker.base_urls == [server.url, server.url]
+        assert (worker.timeout, worker.retries) == (7.0, 1)
         assert worker.profile == driver.profile and worker.max_concurrency == 8
         assert worker.count_tokens("three short words") == 3  # the server's /tokenize
         halves = spec.split(3)
-        assert halves.concurrency == 2 and halves.build().max_concurrency == 4
+        assert halves.total_concurrency == 4 and halves.build().max_concurrency == 4
         driver.close()
         worker.close()
 
@@ -125,9 +129,8 @@ def test_client_spec_keeps_the_embedded_engine_label() -> None:
     with FakeOpenAIServer(owned_by="llamacpp") as server:
         settings = LLMSettings(backend="openai", base_url=server.url)
         driver = openai_client(settings)
-        driver.backend = "llamacpp"
-        spec = dataclasses.replace(ClientSpec.of(driver, settings), demo=True)
-        worker = spec.build()
+        driver.backend, driver.is_demo_model = "llamacpp", True
+        worker = ClientSpec.of(driver, settings).build()
         assert worker.backend == "llamacpp" and worker.is_demo_model
         driver.close()
         worker.close()
@@ -135,7 +138,7 @@ def test_client_spec_keeps_the_embedded_engine_label() -> None:
 
 def test_other_backends_are_rebuilt_from_settings() -> None:
     spec = ClientSpec.of(FakeBackend(model="m"), LLMSettings(backend="fake", model="m"))
-    assert not spec.over_http and spec.split(4) is spec
+    assert spec.recipe is None and spec.split(4) is spec
     client = spec.build()
     assert isinstance(client, FakeBackend) and client.model == "m"
 

@@ -13,7 +13,7 @@ import itertools
 import threading
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +75,23 @@ class UsageTotals:
                 self.retries += completion.retries
             if failed:
                 self.failures += 1
+
+
+@dataclass(frozen=True)
+class WorkerRecipe:
+    """How another process (a cluster worker) builds a client that behaves like one already
+    running here, since a client itself cannot travel: ``build(concurrency=...,
+    **options)``, where ``build`` is importable there and ``options`` picklable.
+    ``concurrency`` is per server, of ``servers``; workers that share the servers split it.
+    """
+
+    build: Callable[..., LLMClient]
+    options: dict[str, Any]
+    servers: int = 1
+    concurrency: int = 1
+
+    def __call__(self) -> LLMClient:
+        return self.build(concurrency=self.concurrency, **self.options)
 
 
 class _Schedule:
@@ -189,6 +206,11 @@ class LLMClient(ABC):
             raise
         self.usage.add(completion)
         return completion
+
+    def worker_recipe(self) -> WorkerRecipe | None:
+        """How a worker builds a client like this one; ``None`` (the default): from the
+        backend's settings, as this one was built."""
+        return None
 
     def describe(self) -> dict[str, Any]:
         """What to record about this backend in output files."""

@@ -29,7 +29,14 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from qaforge.config import LLMSettings
-from qaforge.llm.base import BackendUnavailable, ChatRequest, Completion, LLMClient, LLMError
+from qaforge.llm.base import (
+    BackendUnavailable,
+    ChatRequest,
+    Completion,
+    LLMClient,
+    LLMError,
+    WorkerRecipe,
+)
 from qaforge.llm.models import is_demo_model
 from qaforge.llm.profiles import GENERIC, ServerProfile, detect_profile, get_profile
 from qaforge.llm.transport import AbortableTransport
@@ -111,6 +118,8 @@ class OpenAIClient(LLMClient):
         self.model = model
         self.profile = profile
         self.retries = retries
+        self.timeout = timeout
+        self._api_key = api_key  # for worker_recipe()
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.context_length = context_length
@@ -136,6 +145,17 @@ class OpenAIClient(LLMClient):
     @property
     def base_urls(self) -> list[str]:
         return [e.url for e in self._endpoints]
+
+    def worker_recipe(self) -> WorkerRecipe:
+        """Workers talk to the same servers the same way, and record the same ``backend``
+        (``llamacpp`` for the embedded engine's server) and model as this client."""
+        servers = len(self._endpoints)
+        return WorkerRecipe(_worker_client, {
+            "base_urls": tuple(self.base_urls), "model": self.model, "api_key": self._api_key,
+            "profile": self.profile, "timeout": self.timeout, "retries": self.retries,
+            "context_length": self.context_length, "backend": self.backend,
+            "demo": self.is_demo_model}, servers=servers,
+            concurrency=max(1, self.max_concurrency // servers))
 
     def _acquire(self, cancel: threading.Event | None, label: str) -> _Endpoint:
         """Least busy live endpoint; round-robin among ties. Checking for cancellation under
@@ -415,6 +435,17 @@ def from_settings(settings: LLMSettings) -> OpenAIClient:
                          **{**kwargs, "model": model})
     final.context_length = profile.context_length(models, final.server_props())
     return final
+
+
+def _worker_client(base_urls: Sequence[str], *, backend: str, demo: bool,
+                   **options: Any) -> OpenAIClient:
+    """:meth:`OpenAIClient.worker_recipe`'s builder, run on the worker."""
+    client = OpenAIClient(list(base_urls), **options)
+    # the driver's label and flag, so files, verdicts and cache keys name the model exactly
+    # as the local runner does
+    client.backend = backend
+    client.is_demo_model = demo
+    return client
 
 
 def _first_model_id(models: Any) -> str:

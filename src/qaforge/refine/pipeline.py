@@ -2,14 +2,17 @@
 
 Each step is a plain function (or a small class holding an :class:`LLMClient`) over a list
 of JSON-safe :class:`PairRecord`, so a distributed runner can call the same code per batch.
+Both runners follow :func:`judge_and_correct` for the model steps; a runner only supplies
+:class:`ModelSteps`, i.e. *where* judging and correcting run.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from qaforge.config import RefineSettings
 from qaforge.llm.base import LLMClient
@@ -21,6 +24,7 @@ from qaforge.refine.dedup import deduplicate, deduplicate_rewrites
 from qaforge.refine.grounding import ground
 from qaforge.refine.judge import JUDGE_PROMPT, Judge
 from qaforge.refine.load import LoadResult, load_workdir
+from qaforge.refine.record import PairRecord
 from qaforge.refine.report import (
     DATASET_NAME,
     EVALUATION_NAME,
@@ -56,6 +60,68 @@ def prepare_records(workdir: Path, settings: RefineSettings, laps: Laps,
     deduplicate(loaded.records, settings.near_duplicate_threshold)
     laps("dedup")
     return loaded
+
+
+@dataclass(slots=True)
+class StepCalls:
+    """Model calls one LLM step made: judge calls, the step's own calls (rewrites) and
+    requests that failed for good."""
+
+    judge_calls: int = 0
+    other_calls: int = 0
+    failures: int = 0
+
+
+class ModelSteps(Protocol):
+    """Where the two LLM steps run. Each works on ``records`` in place: :meth:`judge` gives
+    every active record a verdict, :meth:`correct` rewrites the flagged ones and judges
+    the rewrites again."""
+
+    def judge(self, records: list[PairRecord]) -> StepCalls: ...
+
+    def correct(self, records: list[PairRecord]) -> StepCalls: ...
+
+
+def judge_and_correct(records: list[PairRecord], settings: RefineSettings, steps: ModelSteps,
+                      laps: Laps) -> dict[str, int]:
+    """Judge, decide keep/correct, correct (and re-judge), drop rewrites that duplicate
+    others. Returns the model call counts by kind for :func:`finish`."""
+    judged = steps.judge(records)
+    laps("judge")
+    decide(records, min_grounding=settings.min_grounding, correct=settings.correct,
+           correct_reviewed=settings.correct_reviewed)
+    corrected = steps.correct(records)
+    deduplicate_rewrites(records, settings.near_duplicate_threshold)
+    laps("correct")
+    return {"judge": judged.judge_calls, "correct": corrected.other_calls,
+            "re_judge": corrected.judge_calls,
+            "failed": judged.failures + corrected.failures}
+
+
+class InProcessSteps:
+    """:class:`ModelSteps` in this process: a :class:`Judge` and a :class:`Corrector`."""
+
+    def __init__(self, judge: Judge, corrector: Corrector, clients: list[LLMClient]) -> None:
+        self.judge_step = judge
+        self.correct_step = corrector
+        self.clients = clients
+
+    def _failures(self) -> int:
+        return sum(c.usage.failures for c in self.clients)
+
+    def judge(self, records: list[PairRecord]) -> StepCalls:
+        calls, failures = self.judge_step.calls, self._failures()
+        self.judge_step(records)
+        return StepCalls(judge_calls=self.judge_step.calls - calls,
+                         failures=self._failures() - failures)
+
+    def correct(self, records: list[PairRecord]) -> StepCalls:
+        judge_calls, failures = self.judge_step.calls, self._failures()
+        calls = self.correct_step.calls
+        self.correct_step(records)
+        return StepCalls(judge_calls=self.judge_step.calls - judge_calls,
+                         other_calls=self.correct_step.calls - calls,
+                         failures=self._failures() - failures)
 
 
 def finish(workdir: Path, loaded: LoadResult, settings: RefineSettings, *,
@@ -105,32 +171,20 @@ def refine_workdir(workdir: Path, *, judge: LLMClient, corrector: LLMClient | No
     """
     workdir = Path(workdir)
     corrector = corrector or judge
-    clients = {id(c): c for c in (judge, corrector)}
-    failures_before = sum(c.usage.failures for c in clients.values())
+    clients = list({id(c): c for c in (judge, corrector)}.values())
     laps = Laps()
     loaded = prepare_records(workdir, settings, laps, progress)
-    records = loaded.records
 
     demo = bool(judge.is_demo_model)
     with ReplyCache.for_workdir(workdir) as cache:
         judge_step = Judge(judge, cache, accept_threshold=settings.accept_threshold,
                            advisory=demo, progress=progress)
-        judge_step(records)
-        judge_calls = judge_step.calls
-        laps("judge")
-        decide(records, min_grounding=settings.min_grounding, correct=settings.correct,
-               correct_reviewed=settings.correct_reviewed)
         correct_step = Corrector(corrector, judge_step, cache,
                                  min_grounding=settings.min_grounding, progress=progress)
-        correct_step(records)
-        deduplicate_rewrites(records, settings.near_duplicate_threshold)
-        laps("correct")
+        calls = judge_and_correct(loaded.records, settings,
+                                  InProcessSteps(judge_step, correct_step, clients), laps)
         cache_stats = {"hits": cache.hits, "misses": cache.misses,
                        "path": str(cache.path.relative_to(workdir)) if cache.path else None}
-
-    calls = {"judge": judge_calls, "correct": correct_step.calls,
-             "re_judge": judge_step.calls - judge_calls,
-             "failed": sum(c.usage.failures for c in clients.values()) - failures_before}
     return finish(workdir, loaded, settings, judge=judge, corrector=corrector, demo=demo,
                   calls=calls, cache_stats=cache_stats, laps=laps, progress=progress)
 

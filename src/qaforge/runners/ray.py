@@ -7,12 +7,13 @@ code the local runner calls. LLM stages talk to OpenAI-compatible servers (vLLM 
 cluster's GPUs: ``base_urls``); with the default ``llamacpp`` backend the driver starts one
 embedded engine and the actors use its loopback URL (for tests and single-node use).
 
-The driver keeps what must stay in one place: it decides from the suggestions files which
-PDFs need extracting (:func:`~qaforge.workspace.plan_document`), writes each extracted
-document's file (:func:`~qaforge.workspace.store_document`), and lands generated chunks
-through the crash-safe :class:`~qaforge.journal.ChunkWriter`. The output files are exactly
-the local runner's, so ``review``, ``refine`` and ``export`` work on them unchanged, and a
-re-run (after a preempted job too) skips every chunk already done.
+The driver process keeps what must stay in one place, through the same
+:class:`~qaforge.runners.driver.GenerateDriver` as the local runner: it decides from the
+suggestions files which PDFs need extracting (:func:`~qaforge.workspace.plan_document`),
+writes each extracted document's file (:func:`~qaforge.workspace.store_document`), and
+lands generated chunks through the crash-safe :class:`~qaforge.journal.ChunkWriter`. The
+output files are exactly the local runner's, so ``review``, ``refine`` and ``export`` work
+on them unchanged, and a re-run (after a preempted job too) skips every chunk already done.
 
 Stage 3 on Ray is :func:`qaforge.runners.ray_refine.refine_workdir_ray`.
 """
@@ -26,17 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qaforge.chunking import default_chunk_budget
 from qaforge.config import GenerateSettings, LLMSettings
 from qaforge.fileio import JsonFileError
-from qaforge.generate import GenerateQA
-from qaforge.journal import ChunkJournal, ChunkWriter
 from qaforge.llm import make_client
 from qaforge.llm.base import LLMClient
 from qaforge.progress import Reporter, SilentReporter
-from qaforge.prompts import PromptTemplate, load_prompt
-from qaforge.records import Chunk, GeneratorInfo
-from qaforge.runners.local import GenerateSummary, generator_info
+from qaforge.records import Chunk
+from qaforge.runners.driver import GenerateDriver, GenerateSetup, GenerateSummary
 from qaforge.runners.ray_support import (
     BATCH_PER_SLOT,
     LLM_ACTOR_CPUS,
@@ -60,11 +57,10 @@ from qaforge.runners.stages import (
 from qaforge.suggestions import load_suggestions
 from qaforge.workspace import (
     DocumentPlan,
+    FoundPdf,
     Prepared,
-    discover_pdfs,
     output_path,
     plan_document,
-    state_dir,
     store_document,
 )
 
@@ -87,85 +83,61 @@ def run_generate_ray(inputs: Iterable[Path], workdir: Path, *, llm: LLMSettings,
     suggestions files are written by this process only.
     """
     require_ray()  # fail before starting an engine
-    reporter = reporter or SilentReporter()
-    summary = GenerateSummary()
-    pdfs, summary.problems = discover_pdfs(inputs)
-    for problem in summary.problems:
-        reporter.log(f"error: {problem}")
+    driver = GenerateDriver(workdir, settings, reporter or SilentReporter())
+    pdfs = driver.discover(inputs)
     with borrowed(client) if client is not None else make_client(llm) as client:
-        spec = ClientSpec.of(client, llm)
-        prompt = load_prompt(settings.prompt, settings.prompt_file or None)
-        gen = GenerateQA(client, pairs_per_chunk=settings.pairs_per_chunk, prompt=prompt,
-                         temperature=0.0)
-        budget = settings.chunk_tokens or default_chunk_budget(
-            client.context_length or 2048, gen.prompt_overhead_tokens, gen.max_tokens)
-        job = _GenerateJob(workdir=workdir, spec=spec, settings=settings, reporter=reporter,
-                           summary=summary, info=generator_info(client, gen, settings, budget),
-                           prompt=prompt, budget=budget, actors=actors)
+        job = _GenerateJob(driver=driver, spec=ClientSpec.of(client, llm), settings=settings,
+                           setup=GenerateSetup.for_client(client, settings), actors=actors)
         job.run(pdfs, ray_address)
-    return summary
+    return driver.summary
 
 
 @dataclass
 class _GenerateJob:
-    """One run's driver-side state."""
+    """One run's driver-side state: where each PDF's work is (Ray's part of the run)."""
 
-    workdir: Path
+    driver: GenerateDriver
     spec: ClientSpec
     settings: GenerateSettings
-    reporter: Reporter
-    summary: GenerateSummary
-    info: GeneratorInfo
-    prompt: PromptTemplate
-    budget: int
+    setup: GenerateSetup
     actors: int = 0
     plans: dict[str, DocumentPlan] = field(default_factory=dict)
     prepared: dict[str, Prepared] = field(default_factory=dict)
     stored: set[str] = field(default_factory=set)
     waiting: dict[str, list[Chunk]] = field(default_factory=dict)
-    owners: dict[str, list[str]] = field(default_factory=dict)
-    left: dict[str, int] = field(default_factory=dict)
-    writer: ChunkWriter | None = None
 
     @property
-    def wanted(self) -> tuple[str, ...]:
-        return ("pending", "failed") if self.settings.retry_failed else ("pending",)
+    def reporter(self) -> Reporter:
+        return self.driver.reporter
 
-    def run(self, pdfs: list[tuple[Path, str]], ray_address: str) -> None:
-        order = [name for _, name in pdfs]
+    def run(self, pdfs: list[FoundPdf], ray_address: str) -> None:
+        order = [found.name for found in pdfs]
         started = time.monotonic()
         to_extract = self._plan(pdfs)
         paths = {name: p.path for name, p in self.plans.items() if p.done is None
                  or p.done.status != "failed"}
-        journal = ChunkJournal(state_dir(self.workdir) / "generate.journal.jsonl")
-        replayed = journal.replay()
-        for name in replayed:  # results for files outside this run (or unreadable now) are kept
-            if name not in paths and output_path(self.workdir, name).exists():
-                paths[name] = output_path(self.workdir, name)
-        self.writer = ChunkWriter(journal, paths)
-        self.writer.preload(replayed)
+        summary = self.driver.summary
         try:
-            self.writer.flush()  # land an interrupted run's finished chunks before choosing work
+            self.driver.open_writer(paths)
             self._settle(to_extract)
             pending = self._pending_chunks()
             if to_extract or pending:
                 with ray_session(ray_address, log=self.reporter.log) as ray:
-                    self.reporter.phase("generate", len(to_extract) + len(self.left))
+                    self.reporter.phase("generate", len(to_extract) + len(self.driver.left))
                     self._execute(ray, to_extract, pending, started)
         finally:
-            self.writer.close()
+            self.driver.close_writer()
             self.reporter.close()
-            self.summary.unwritten = dict(self.writer.errors)
-            self.summary.files = [self.prepared[n] for n in order if n in self.prepared]
-            self.summary.generate_seconds = time.monotonic() - started
+            summary.files = [self.prepared[n] for n in order if n in self.prepared]
+            summary.generate_seconds = time.monotonic() - started
 
     # ------------------------------------------------------------------ driver steps
 
-    def _plan(self, pdfs: list[tuple[Path, str]]) -> list[Record]:
+    def _plan(self, pdfs: list[FoundPdf]) -> list[Record]:
         """Decide per PDF; returns the ``pdf`` records that need extracting."""
         records: list[Record] = []
-        for pdf, name in pdfs:
-            plan = plan_document(pdf, output_path(self.workdir, name))
+        for pdf, name, source in pdfs:
+            plan = plan_document(pdf, output_path(self.driver.workdir, name), source)
             self.plans[name] = plan
             if plan.done is not None:
                 self.prepared[name] = plan.done
@@ -179,7 +151,6 @@ class _GenerateJob:
     def _settle(self, records: list[Record]) -> None:
         """For changed PDFs: the chunk ids their file already has done (after the journal
         landed), which the re-chunked document keeps and need not generate again."""
-        assert self.writer is not None
         for record in records:
             plan = self.plans[record["file"]]
             if plan.existing is None:
@@ -188,9 +159,7 @@ class _GenerateJob:
                 chunks = load_suggestions(plan.path).data.chunks
             except JsonFileError:
                 chunks = plan.existing.chunks
-            unwritten = self.writer.pending.get(record["file"], {})
-            record["settled"] = [c.id for c in chunks if c.state not in self.wanted or (
-                c.id in unwritten and unwritten[c.id].state not in self.wanted)]
+            record["settled"] = self.driver.settled(record["file"], chunks)
 
     def _pending_chunks(self) -> list[Record]:
         """``chunk`` records for the waiting chunks of files that need no extraction."""
@@ -198,30 +167,10 @@ class _GenerateJob:
         for name, plan in self.plans.items():
             if plan.done is None or plan.done.status != "unchanged":
                 continue
-            try:
-                loaded = load_suggestions(plan.path)
-            except JsonFileError as exc:
-                self.summary.problems.append(str(exc))
-                self.reporter.log(f"error: {exc}")
-                continue
-            for problem in loaded.problems:  # a person's hand edits: say where, change nothing
-                self.reporter.log(f"warning: {problem}")
-            data = loaded.data
-            assert self.writer is not None
-            unwritten = self.writer.pending.get(name, {})  # done; the file refused them
-            self.summary.chunks_total += len(data.chunks)
+            jobs = self.driver.queue_file(name, plan.path)
             self.stored.add(name)
-            for chunk in data.chunks:
-                if chunk.state not in self.wanted or (
-                        chunk.id in unwritten and unwritten[chunk.id].state not in self.wanted):
-                    self.summary.chunks_done += 1
-                    continue
-                self.left[name] = self.left.get(name, 0) + 1
-                if chunk.id not in self.owners:  # identical chunks generate once
-                    records.append({"kind": "chunk", "file": name,
-                                    "document": data.source.file,
-                                    "chunk": chunk.model_dump(mode="json")})
-                self.owners.setdefault(chunk.id, []).append(name)
+            records.extend({"kind": "chunk", "file": name, "document": job.document,
+                            "chunk": job.chunk.model_dump(mode="json")} for job in jobs)
         return records
 
     def _execute(self, ray: Any, to_extract: list[Record], pending: list[Record],
@@ -237,18 +186,18 @@ class _GenerateJob:
                     self._document(record)
                     extracted += 1
                     if extracted == len(to_extract):
-                        self.summary.extract_seconds = time.monotonic() - started
+                        self.driver.summary.extract_seconds = time.monotonic() - started
         except ray.exceptions.RayError as exc:
             raise run_error(exc) from exc
 
     def _pipeline(self, ray: Any, to_extract: list[Record], pending: list[Record]) -> Any:
-        workers = self.actors or max(1, len(self.spec.base_urls))
+        workers = self.actors or self.spec.servers
         worker_spec = self.spec.split(workers)
         parts = []
         if to_extract:
             cpus = int(ray.cluster_resources().get("CPU", 1))
             chunker = functools.partial(ChunkRecords, self.spec.split(cpus),
-                                        max_tokens=self.budget,
+                                        max_tokens=self.setup.budget,
                                         min_tokens=self.settings.min_chunk_tokens)
             parts.append(
                 dataset_of(ray, to_extract)
@@ -264,7 +213,7 @@ class _GenerateJob:
         ds = parts[0] if len(parts) == 1 else parts[0].union(*parts[1:])
         generator = functools.partial(GenerateRecords, worker_spec,
                                       pairs_per_chunk=self.settings.pairs_per_chunk,
-                                      prompt=self.prompt)
+                                      prompt=self.setup.prompt)
         return ds.map_batches(
             actor_stage(generator), batch_format="pyarrow",
             batch_size=BATCH_PER_SLOT * worker_spec.total_concurrency,
@@ -275,60 +224,43 @@ class _GenerateJob:
         name = record["file"]
         plan = self.plans[name]
         if record["kind"] == "failed":
-            self.prepared[name] = Prepared(plan.pdf, plan.path, "failed",
-                                           message=record["error"])
-            self.reporter.log(f"error: {record['error']}")
-            self.reporter.advance(1, status=plan.pdf.name)
-            return
-        chunks = [Chunk.model_validate(c) for c in record["chunks"]]
-        try:
-            prepared = store_document(plan, pages=record["pages"], chunks=chunks,
-                                      warnings=record["warnings"], generator=self.info)
-        except (JsonFileError, ValueError, OSError) as exc:
-            prepared = Prepared(plan.pdf, plan.path, "failed", message=f"{plan.path}: {exc}")
+            prepared = Prepared(plan.pdf, plan.path, "failed", message=record["error"])
+        else:
+            try:
+                prepared = store_document(
+                    plan, pages=record["pages"], warnings=record["warnings"],
+                    chunks=[Chunk.model_validate(c) for c in record["chunks"]],
+                    generator=self.setup.info)
+            except (JsonFileError, ValueError, OSError) as exc:
+                prepared = Prepared(plan.pdf, plan.path, "failed",
+                                    message=f"{plan.path}: {exc}")
         self.prepared[name] = prepared
+        self.driver.report_prepared(prepared)
         if prepared.status == "failed":
-            self.reporter.log(f"error: {prepared.message}")
             self.waiting.pop(name, None)
             self.reporter.advance(1, status=plan.pdf.name)
             return
-        if prepared.message:
-            self.reporter.log(f"warning: {prepared.message}")
-        for warning in prepared.warnings:
-            self.reporter.log(f"warning: {warning}")
-        self.summary.chunks_total += len(chunks)
-        self.summary.chunks_done += len(chunks) - record["todo"]
+        self.driver.stored(name, len(record["chunks"]), record["todo"])
         self.stored.add(name)
-        self.left[name] = self.left.get(name, 0) + record["todo"]
         for chunk in self.waiting.pop(name, []):
             self._land(name, chunk)
         if record["todo"] == 0:
             self.reporter.advance(1, status=plan.pdf.name)
 
     def _generated(self, record: Record) -> None:
+        summary = self.driver.summary
         stats = record.get(STATS_KEY) or {}
-        self.summary.prompt_tokens += int(stats.get("prompt_tokens", 0))
-        self.summary.completion_tokens += int(stats.get("completion_tokens", 0))
+        summary.prompt_tokens += int(stats.get("prompt_tokens", 0))
+        summary.completion_tokens += int(stats.get("completion_tokens", 0))
         chunk = Chunk.model_validate(record["chunk"])
-        owners = self.owners.get(chunk.id, [])
-        if record["file"] not in owners:  # a chunk of a newly extracted document
-            owners = [record["file"]]
-        if chunk.state == "failed":
-            self.summary.chunks_failed += 1
-            self.reporter.log(f"warning: {owners[0]}: chunk {chunk.id}: {chunk.error}")
-        else:
-            self.summary.pairs += len(chunk.suggestions)
-        for name in owners:
+        # a chunk of a newly extracted document belongs to its record's file
+        for name in self.driver.generated(chunk, record["file"]):
             if name in self.stored:
                 self._land(name, chunk)
             elif self.prepared.get(name, None) is None:  # its document is still on its way
                 self.waiting.setdefault(name, []).append(chunk)
 
     def _land(self, name: str, chunk: Chunk) -> None:
-        assert self.writer is not None
-        self.writer.add(name, chunk)
-        self.summary.chunks_done += 1
-        self.left[name] -= 1
-        if self.left[name] == 0:
-            pairs = self.summary.pairs
+        if self.driver.land(name, chunk) == 0:
+            pairs = self.driver.summary.pairs
             self.reporter.advance(1, status=f"{name}: done ({pairs} pairs so far)")

@@ -23,9 +23,13 @@ from qaforge.llm import make_client
 from qaforge.llm.base import LLMClient
 from qaforge.progress import ProgressFn
 from qaforge.refine.cache import CACHE_PATH, ReplyCache
-from qaforge.refine.correct import decide
-from qaforge.refine.dedup import deduplicate_rewrites
-from qaforge.refine.pipeline import Laps, finish, prepare_records
+from qaforge.refine.pipeline import (
+    Laps,
+    StepCalls,
+    finish,
+    judge_and_correct,
+    prepare_records,
+)
 from qaforge.refine.record import PairRecord
 from qaforge.refine.report import RefineSummary
 from qaforge.runners.ray_support import (
@@ -124,8 +128,9 @@ def _refine(workdir: Path, settings: RefineSettings, judge: LLMClient, corrector
         with ray_session(ray_address) as ray:
             service = _start_cache(ray, workdir)
             try:
-                _llm_steps(ray, records, settings, RemoteCache(service), judge_spec,
-                           corrector_spec, actors, demo, calls, laps, progress)
+                steps = _RaySteps(ray, settings, RemoteCache(service), judge_spec,
+                                  corrector_spec, actors, demo, progress)
+                calls = judge_and_correct(records, settings, steps, laps)
                 hits, misses = ray.get(service.counts.remote())
             finally:
                 ray.get(service.close.remote())
@@ -135,31 +140,40 @@ def _refine(workdir: Path, settings: RefineSettings, judge: LLMClient, corrector
                   calls=calls, cache_stats=cache_stats, laps=laps, progress=progress)
 
 
-def _llm_steps(ray: Any, records: list[PairRecord], settings: RefineSettings,
-               cache: RemoteCache, judge_spec: ClientSpec, corrector_spec: ClientSpec,
-               actors: int, demo: bool, calls: dict[str, int], lap: Callable[[str], None],
-               progress: ProgressFn | None) -> None:
-    """Judge, decide, correct (and re-judge), as :func:`qaforge.refine.refine_workdir`
-    does, with the two LLM steps on actor pools; ``calls`` gets the model call counts."""
-    workers = actors or max(1, len(judge_spec.base_urls))
-    spec, fixer = judge_spec.split(workers), corrector_spec.split(workers)
-    active = [i for i, r in enumerate(records) if r.active]
-    stats = _run_stage(ray, records, active, functools.partial(
-        JudgeRecords, spec, cache, accept_threshold=settings.accept_threshold,
-        advisory=demo), spec, workers, "judge", progress)
-    calls["judge"], calls["failed"] = stats["judge_calls"], stats["failures"]
-    lap("judge")
-    decide(records, min_grounding=settings.min_grounding, correct=settings.correct,
-           correct_reviewed=settings.correct_reviewed)
-    flagged = [i for i, r in enumerate(records) if r.active and r.flags]
-    stats = _run_stage(ray, records, flagged, functools.partial(
-        CorrectRecords, spec, cache, accept_threshold=settings.accept_threshold,
-        advisory=demo, min_grounding=settings.min_grounding, corrector=fixer),
-        spec, workers, "correct", progress)
-    calls["correct"], calls["re_judge"] = stats["other_calls"], stats["judge_calls"]
-    calls["failed"] += stats["failures"]
-    deduplicate_rewrites(records, settings.near_duplicate_threshold)
-    lap("correct")
+class _RaySteps:
+    """:class:`~qaforge.refine.pipeline.ModelSteps` on actor pools of
+    :class:`~qaforge.runners.stages.JudgeRecords` and
+    :class:`~qaforge.runners.stages.CorrectRecords`."""
+
+    def __init__(self, ray: Any, settings: RefineSettings, cache: RemoteCache,
+                 judge_spec: ClientSpec, corrector_spec: ClientSpec, actors: int, demo: bool,
+                 progress: ProgressFn | None) -> None:
+        self.ray = ray
+        self.settings = settings
+        self.cache = cache
+        self.workers = actors or judge_spec.servers
+        self.spec = judge_spec.split(self.workers)
+        self.fixer = corrector_spec.split(self.workers)
+        self.demo = demo
+        self.progress = progress
+
+    def judge(self, records: list[PairRecord]) -> StepCalls:
+        active = [i for i, r in enumerate(records) if r.active]
+        return self._run(records, active, "judge", functools.partial(
+            JudgeRecords, self.spec, self.cache,
+            accept_threshold=self.settings.accept_threshold, advisory=self.demo))
+
+    def correct(self, records: list[PairRecord]) -> StepCalls:
+        flagged = [i for i, r in enumerate(records) if r.active and r.flags]
+        return self._run(records, flagged, "correct", functools.partial(
+            CorrectRecords, self.spec, self.cache,
+            accept_threshold=self.settings.accept_threshold, advisory=self.demo,
+            min_grounding=self.settings.min_grounding, corrector=self.fixer))
+
+    def _run(self, records: list[PairRecord], indices: list[int], name: str,
+             factory: Callable[[], Any]) -> StepCalls:
+        return StepCalls(**_run_stage(self.ray, records, indices, factory, self.spec,
+                                      self.workers, name, self.progress))
 
 
 def _start_cache(ray: Any, workdir: Path) -> Any:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,9 +37,7 @@ from qaforge.chunking import chunk_document
 from qaforge.config import LLMSettings
 from qaforge.generate import GenerateQA
 from qaforge.llm import make_client
-from qaforge.llm.base import LLMClient
-from qaforge.llm.openai import OpenAIClient
-from qaforge.llm.profiles import ServerProfile
+from qaforge.llm.base import LLMClient, WorkerRecipe
 from qaforge.prompts import PromptTemplate
 from qaforge.records import Chunk, Document
 from qaforge.refine.cache import ReplyStore
@@ -57,71 +54,47 @@ STATS_KEY = "_stats"
 class ClientSpec:
     """How a worker builds its own LLM client (a client itself cannot travel).
 
-    For an OpenAI-compatible server (the embedded engine included) the spec holds what the
-    driver's client resolved (URLs, model, profile, context), so every worker talks to the
-    same servers the same way and records the same ``backend``/``model``. Other backends
-    (``fake``, plugins) are rebuilt on the worker from ``settings``.
+    The driver's client describes itself (:meth:`~qaforge.llm.base.LLMClient.worker_recipe`:
+    an OpenAI-compatible server's client, the embedded engine's included, hands over its
+    URLs, model, profile and label, so every worker talks to the same servers the same way
+    and records the same ``backend``/``model``); a backend without a recipe (``fake``,
+    plugins) is rebuilt on the worker from ``settings``.
     """
 
     settings: LLMSettings
-    base_urls: tuple[str, ...] = ()
-    backend: str = ""
-    model: str = ""
-    profile: ServerProfile | None = None
+    recipe: WorkerRecipe | None = None
+    #: requests in flight for a client rebuilt from ``settings``
     concurrency: int = 1
-    context_length: int | None = None
-    timeout: float = 120.0
-    retries: int = 3
-    api_key: str = ""
-    demo: bool = False
 
     @classmethod
     def of(cls, client: LLMClient, settings: LLMSettings) -> ClientSpec:
         """The spec for workers that should behave like the driver's ``client``."""
-        if not isinstance(client, OpenAIClient):
-            return cls(settings=settings, backend=client.backend, model=client.model,
-                       concurrency=client.max_concurrency, demo=client.is_demo_model)
-        urls = tuple(client.base_urls)
-        embedded = client.backend == "llamacpp"
-        api_key = "" if embedded else (settings.api_key or os.environ.get(
-            settings.api_key_env or "OPENAI_API_KEY", ""))
-        return cls(settings=settings, base_urls=urls, backend=client.backend,
-                   model=client.model, profile=client.profile,
-                   concurrency=max(1, client.max_concurrency // len(urls)),
-                   context_length=client.context_length,
-                   timeout=max(settings.timeout, 600.0) if embedded else settings.timeout,
-                   retries=client.retries, api_key=api_key, demo=client.is_demo_model)
+        return cls(settings=settings, recipe=client.worker_recipe(),
+                   concurrency=client.max_concurrency)
 
     @property
-    def over_http(self) -> bool:
-        return bool(self.base_urls)
+    def servers(self) -> int:
+        """Servers the workers share (1 without a recipe)."""
+        return self.recipe.servers if self.recipe is not None else 1
 
     @property
     def total_concurrency(self) -> int:
         """Requests worth having in flight over all servers."""
-        return self.concurrency * max(1, len(self.base_urls))
+        if self.recipe is None:
+            return self.concurrency
+        return self.recipe.concurrency * self.recipe.servers
 
     def split(self, workers: int) -> ClientSpec:
         """The spec for one of ``workers`` that share the servers' slots."""
-        if not self.over_http:
+        if self.recipe is None:
             return self
-        share = -(-self.concurrency // max(1, workers))
-        return dataclasses.replace(self, concurrency=max(1, share))
+        share = -(-self.recipe.concurrency // max(1, workers))
+        return dataclasses.replace(
+            self, recipe=dataclasses.replace(self.recipe, concurrency=max(1, share)))
 
     def build(self) -> LLMClient:
         """A new client (on the worker that calls this)."""
-        if not self.over_http:
-            return make_client(self.settings)
-        assert self.profile is not None
-        client = OpenAIClient(list(self.base_urls), model=self.model, api_key=self.api_key,
-                              profile=self.profile, concurrency=self.concurrency,
-                              timeout=self.timeout, retries=self.retries,
-                              context_length=self.context_length)
-        # the driver's label ("llamacpp" for the embedded engine), so files, verdicts and
-        # cache keys name the model exactly as the local runner does
-        client.backend = self.backend
-        client.is_demo_model = self.demo
-        return client
+        return self.recipe() if self.recipe is not None else make_client(self.settings)
 
 
 # ---------------------------------------------------------------------------- stage 1
