@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from qaforge.llm.base import ChatRequest, Completion, LLMClient, LLMError
+from qaforge.llm.retry import stream_with_retry
 from qaforge.prompts import PromptTemplate, load_prompt
 from qaforge.qa_parsing import parse_pairs
 from qaforge.records import Chunk, Suggestion, model_pair_id
@@ -170,18 +171,15 @@ class GenerateQA:
 
         Failures get one retry, sent after the first round so the slots stay busy.
         """
-        retry: list[ChunkJob] = []
-        for index, result in self.client.stream([self.request(job) for job in jobs]):
+        def read(index: int, result: Completion | LLMError, first: Chunk | None
+                 ) -> tuple[Chunk, ChatRequest | None]:
             chunk, ok = self.apply(jobs[index].chunk, result)
-            if ok:
-                yield chunk
-            else:
-                retry.append(jobs[index])
-        if not retry:
-            return
-        for index, result in self.client.stream([self.request(job, retry=True)
-                                                  for job in retry]):
-            chunk, _ = self.apply(retry[index].chunk, result)
+            if ok or first is not None:
+                return chunk, None
+            return chunk, self.request(jobs[index], retry=True)
+
+        requests = [self.request(job) for job in jobs]
+        for _, chunk in stream_with_retry(self.client, requests, read):
             yield chunk
 
     def __call__(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from qaforge.llm.base import ChatRequest, Completion, LLMClient, LLMError
+from qaforge.llm.retry import stream_with_retry
 from qaforge.refine.cache import ReplyStore, request_key
 
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.IGNORECASE)
@@ -95,24 +96,21 @@ def ask_json(client: LLMClient, requests: Sequence[ChatRequest], model: type[Bas
     if on_done and len(todo) < len(requests):
         on_done(len(requests) - len(todo))
 
-    retry: dict[int, ChatRequest] = {}
-    first_errors: dict[int, str] = {}
-    for position, result in client.stream([requests[i] for i in todo]):
-        i = todo[position]
+    def read(position: int, result: Completion | LLMError, first: Reply | None
+             ) -> tuple[Reply, ChatRequest | None]:
         reply = _interpret(result, model)
-        if reply.value is None and isinstance(result, Completion):
-            retry[i] = _retry_request(requests[i], result.text, reply.error or "")
-            first_errors[i] = reply.error or ""
-            continue
-        _finish(replies, i, reply, cache, keys[i], kind, on_done)
-
-    order = list(retry)
-    for position, result in client.stream([retry[i] for i in order]):
-        i = order[position]
-        reply = _interpret(result, model)
-        if reply.value is None:
-            reply.error = (f"reply could not be parsed after one retry: {first_errors[i]}; "
+        if reply.value is not None:
+            return reply, None
+        if first is not None:
+            reply.error = (f"reply could not be parsed after one retry: {first.error or ''}; "
                            f"then: {reply.error}")
+        elif isinstance(result, Completion):  # a failed call already had its backend retries
+            return reply, _retry_request(requests[todo[position]], result.text,
+                                         reply.error or "")
+        return reply, None
+
+    for position, reply in stream_with_retry(client, [requests[i] for i in todo], read):
+        i = todo[position]
         _finish(replies, i, reply, cache, keys[i], kind, on_done)
     return [r if r is not None else Reply(error="no reply") for r in replies]
 
