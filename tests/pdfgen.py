@@ -487,3 +487,28 @@ def many_pages_pdf(directory: Path, pages: int = 1000, lines_per_page: int = 40,
     path = Path(directory) / (name or f"pages_{pages}.pdf")
     path.write_bytes(raw_pdf(objects))
     return path
+
+
+def inflation_bomb_pdf(directory: Path, inflated_mb: int = 600,
+                       name: str = "bomb.pdf") -> Path:
+    """One page whose FlateDecode content stream inflates to ``inflated_mb`` MB of tiny
+    path objects (a file of about 1 MB; PDFium needs several GB to load the page).
+
+    Built without compressing it all: one megabyte is deflated once, ending in a full flush
+    (byte-aligned, dictionary reset), so its compressed bytes repeat verbatim."""
+    block = b"0 0 m 1 1 l S\n" * (1024 * 1024 // 14)
+    deflate = zlib.compressobj(9)
+    first = deflate.compress(block) + deflate.flush(zlib.Z_FULL_FLUSH)
+    again = deflate.compress(block) + deflate.flush(zlib.Z_FULL_FLUSH)
+    checksum = 1
+    for _ in range(inflated_mb):
+        checksum = zlib.adler32(block, checksum)
+    data = (first + again * (inflated_mb - 1) + deflate.flush()[:-4]
+            + checksum.to_bytes(4, "big"))
+    stream = b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + \
+        b"\nendstream"
+    catalog = b"<< /Type /Catalog /Pages 2 0 R >>"
+    path = Path(directory) / name
+    path.write_bytes(raw_pdf([catalog, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>", _page(),
+                              stream, _FONT]))
+    return path

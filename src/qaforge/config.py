@@ -14,6 +14,12 @@
 
     [refine]
     system_prompt = "You are a helpful assistant."
+
+Trust: a ``qaforge.toml`` found in the work dir may have come from someone else (a shared
+folder, a downloaded dataset), so it may tune the job but not set :data:`UNTRUSTED_KEYS`,
+the keys that decide where data is sent, which model or file is loaded and which secret is
+read. Those come only from flags, ``--config FILE`` or ``./qaforge.toml`` when the current
+directory is not the work dir.
 """
 
 from __future__ import annotations
@@ -32,6 +38,16 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 CONFIG_NAME = "qaforge.toml"
+_LLM_UNTRUSTED = frozenset({"backend", "model", "base_url", "base_urls", "api_key",
+                            "api_key_env", "server_profile", "gguf_file"})
+#: section -> keys a work dir's config may not set (unless they hold the default value)
+UNTRUSTED_KEYS: dict[str, frozenset[str]] = {
+    "llm": _LLM_UNTRUSTED,
+    "judge": _LLM_UNTRUSTED,
+    "generate": frozenset({"prompt_file"}),
+    "review": frozenset({"host"}),
+    "runner": frozenset({"runner", "ray_address"}),
+}
 BackendName = Literal["llamacpp", "openai", "transformers", "fake"]
 
 
@@ -89,6 +105,8 @@ class GenerateSettings(_Section):
                              "(overrides prompt)")
     retry_failed: bool = Field(default=False, description="re-ask chunks whose output "
                                "could not be parsed")
+    extract_memory_mb: int = Field(default=2048, ge=0, description="memory cap per PDF "
+                                   "while extracting, MB (0 = none, extract in-process)")
 
 
 class RefineSettings(_Section):
@@ -150,15 +168,56 @@ def _first_error(exc: ValidationError) -> str:
 
 def find_config(explicit: Path | None, *search_dirs: Path) -> Path | None:
     """``--config`` wins; otherwise the first ``qaforge.toml`` in the cwd or the given dirs."""
+    return locate_config(explicit, *search_dirs)[0]
+
+
+def locate_config(explicit: Path | None, *search_dirs: Path) -> tuple[Path | None, bool]:
+    """The config file to read and whether it is trusted: ``--config`` is, and so is
+    ``./qaforge.toml`` unless the current directory is one of ``search_dirs`` (the work dir);
+    a file found in a work dir is not."""
     if explicit is not None:
         if not explicit.is_file():
             raise ConfigError(f"{explicit}: config file not found")
-        return explicit
-    for folder in (Path.cwd(), *search_dirs):
+        return explicit, True
+    cwd = Path.cwd()
+    untrusted_dirs = {_resolved(d) for d in search_dirs}
+    for folder in (cwd, *search_dirs):
         candidate = folder / CONFIG_NAME
         if candidate.is_file():
-            return candidate
-    return None
+            return candidate, _resolved(folder) not in untrusted_dirs
+    return None, False
+
+
+def _resolved(folder: Path) -> Path:
+    try:
+        return folder.resolve()
+    except OSError:
+        return folder.absolute()
+
+
+def untrusted_settings(data: dict[str, Any]) -> list[str]:
+    """``[section] key`` for every :data:`UNTRUSTED_KEYS` entry ``data`` sets to something
+    other than its default."""
+    defaults = Settings().model_dump()
+    found: list[str] = []
+    for section, keys in UNTRUSTED_KEYS.items():
+        values = data.get(section)
+        if not isinstance(values, dict):
+            continue
+        base = defaults["llm"] if section == "judge" else defaults[section]
+        found += [f"[{section}] {key}" for key in sorted(keys)
+                  if key in values and values[key] != base.get(key)]
+    return found
+
+
+def _refuse_untrusted(path: Path, data: dict[str, Any]) -> None:
+    refused = untrusted_settings(data)
+    if refused:
+        raise ConfigError(
+            f"{path}: {', '.join(refused)} not taken from a config found in the work dir, "
+            "which may come from someone else (these decide where data is sent and what is "
+            f"loaded or read); if you trust this file, pass it with --config {path}, or give "
+            "the setting as a flag")
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -173,14 +232,21 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 def load_settings(config: Path | None = None, overrides: dict[str, Any] | None = None,
                   search_dirs: tuple[Path, ...] = ()) -> Settings:
-    """Defaults < ``qaforge.toml`` < ``overrides`` (flags, nested like the file; None = unset)."""
+    """Defaults < ``qaforge.toml`` < ``overrides`` (flags, nested like the file; None = unset).
+
+    A config found in one of ``search_dirs`` (the work dir) that sets an
+    :data:`UNTRUSTED_KEYS` entry is refused with a :class:`ConfigError`."""
     data: dict[str, Any] = {}
-    path = find_config(config, *search_dirs)
+    path, trusted = locate_config(config, *search_dirs)
     if path is not None:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: {exc}") from exc
+        except OSError as exc:
+            raise ConfigError(f"{path}: {exc.strerror or exc}") from exc
+        if not trusted:
+            _refuse_untrusted(path, data)
     clean = {section: {k: v for k, v in values.items() if v is not None}
              for section, values in (overrides or {}).items()}
     data = _merge(data, clean)

@@ -1,7 +1,9 @@
 """Progress for long work: a rich progress bar on a terminal, plain log lines otherwise.
 
 Runners talk to a :class:`Reporter`; stages never do. ``Reporter.for_console()`` picks the
-right kind; :class:`SilentReporter` is for library use and tests.
+right kind; :class:`SilentReporter` is for library use and tests. Labels, statuses and log
+lines often quote file names, so they are printed as plain, cleaned text (never markup, no
+control characters: :func:`qaforge.terminal.clean`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+
+from qaforge.terminal import clean, plain
 
 #: ``progress(stage, done, total)``: how library stages (refine's steps) report progress
 ProgressFn = Callable[[str, int, int], None]
@@ -78,7 +82,7 @@ class LineReporter(Reporter):
 
     def phase(self, label: str, total: int) -> None:
         super().phase(label, total)
-        self.console.print(f"{label}: {total} to do", highlight=False, markup=False)
+        self.console.print(plain(f"{label}: {total} to do"), highlight=False)
 
     def advance(self, n: int = 1, status: str = "") -> None:
         super().advance(n)
@@ -86,11 +90,11 @@ class LineReporter(Reporter):
         if now - self._last >= self.every or self.done == self.total:
             self._last = now
             tail = f" {status}" if status else ""
-            self.console.print(f"{self.label} [{self.done}/{self.total}]{tail}",
-                               highlight=False, markup=False, soft_wrap=True)
+            self.console.print(plain(f"{self.label} [{self.done}/{self.total}]{tail}"),
+                               highlight=False, soft_wrap=True)
 
     def log(self, message: str) -> None:
-        self.console.print(message, highlight=False, markup=False, soft_wrap=True)
+        self.console.print(plain(message), highlight=False, soft_wrap=True)
 
 
 class RichReporter(Reporter):
@@ -106,20 +110,21 @@ class RichReporter(Reporter):
         self.close()
         super().phase(label, total)
         self._progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
-            TextColumn("{task.fields[status]}"), console=self.console, transient=False)
+            TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
+            MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+            TextColumn("{task.fields[status]}", markup=False), console=self.console,
+            transient=False)
         self._progress.start()
-        self._task = self._progress.add_task(label, total=total, status="")
+        self._task = self._progress.add_task(clean(label), total=total, status="")
 
     def advance(self, n: int = 1, status: str = "") -> None:
         super().advance(n)
         if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, advance=n, status=status)
+            self._progress.update(self._task, advance=n, status=clean(status))
 
     def log(self, message: str) -> None:
         target = self._progress.console if self._progress else self.console
-        target.print(message, highlight=False, markup=False, soft_wrap=True)
+        target.print(plain(message), highlight=False, soft_wrap=True)
 
     def close(self) -> None:
         if self._progress is not None:

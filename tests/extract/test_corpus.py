@@ -138,7 +138,7 @@ MEMORY_SCRIPT = """
 import resource, sys
 from pathlib import Path
 from qaforge.extract import extract_pdf
-doc = extract_pdf(Path(sys.argv[1]))
+doc = extract_pdf(Path(sys.argv[1]), memory_limit_mb=0)  # measured in this process
 print(doc.pages, len(doc.elements), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 """
 

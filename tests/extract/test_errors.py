@@ -117,7 +117,7 @@ import resource, sys, time
 from pathlib import Path
 from qaforge.extract import extract_pdf
 started = time.perf_counter()
-doc = extract_pdf(Path(sys.argv[1]))
+doc = extract_pdf(Path(sys.argv[1]), memory_limit_mb=0)  # measured in this process
 print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 print(doc.warnings[0])
 """
@@ -151,9 +151,9 @@ def test_hostile_text_is_kept_verbatim_not_interpreted(tmp_path: Path) -> None:
 
 def test_memory_is_released_between_documents(tmp_path: Path) -> None:
     path = pdfgen.plain_pdf(tmp_path, pages=10)
-    extract_pdf(path)
+    extract_pdf(path, memory_limit_mb=0)  # in this process, where ru_maxrss can see it
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     for _ in range(30):
-        extract_pdf(path)
+        extract_pdf(path, memory_limit_mb=0)
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert grown_mb < 20

@@ -40,7 +40,8 @@ def test_paragraphs_from_tesseract_output() -> None:
 def test_missing_tesseract_gives_the_install_hint(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ocr_module, "tesseract_path", lambda: None)
-    doc = extract_pdf(pdfgen.image_only_pdf(tmp_path, pages=1), ocr=True)
+    # in this process: the worker would not see the monkeypatch
+    doc = extract_pdf(pdfgen.image_only_pdf(tmp_path, pages=1), ocr=True, memory_limit_mb=0)
     assert [(i.page, i.reason) for i in doc.page_issues] == [(2, NO_TEXT_SCANNED)]
     assert "install tesseract-ocr (apt-get install tesseract-ocr) and pass --ocr" in \
         doc.warnings[0]

@@ -67,11 +67,11 @@ def test_missing_suggestions_is_one_line(tmp_path: Path) -> None:
 
 
 def test_config_file_sets_refine_options(tmp_path: Path) -> None:
+    """A work dir's config may tune the job; the backend comes from a flag (trust model)."""
     workdir = make_workdir(tmp_path)
     (workdir / "qaforge.toml").write_text(
-        '[judge]\nbackend = "fake"\n\n[refine]\nsystem_prompt = "From the config."\n',
-        encoding="utf-8")
-    result = CliRunner().invoke(refine_command, [str(workdir)])
+        '[refine]\nsystem_prompt = "From the config."\n', encoding="utf-8")
+    result = CliRunner().invoke(refine_command, [str(workdir), "--judge-backend", "fake"])
     assert result.exit_code == 0, result.output
     first = json.loads((workdir / "cleaned_finetune.jsonl").read_text(
         encoding="utf-8").splitlines()[0])

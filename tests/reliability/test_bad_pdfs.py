@@ -167,8 +167,63 @@ def test_broken_files_of_the_real_corpus(shared_pdfs: Path, tmp_path: Path) -> N
 
 
 def test_a_folder_with_no_pdfs_and_a_missing_input_are_one_line_each(tmp_path: Path) -> None:
+    """Issue 14 item 11: nothing to read is an error (exit 2) naming each input, before any
+    model starts; a missing input beside good PDFs is one line and exit 1."""
     (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("not a PDF", encoding="utf-8")
+    done = run_cli(["generate", str(tmp_path / "empty"), "-o", str(tmp_path / "work"),
+                    "--backend", "fake"], cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stdout, done.stdout
+    assert done.stdout.splitlines() == [f"error: {tmp_path / 'empty'}: no PDF files in this "
+                                        "folder"]
+    assert not (tmp_path / "work").exists()
+
+    done = run_cli(["generate", str(tmp_path / "empty"), str(tmp_path / "nowhere.pdf"), "-o",
+                    str(tmp_path / "work"), "--backend", "fake"], cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stdout
+    [line] = lines_naming(done.stdout, "nowhere.pdf", "error")
+    assert "no such file or folder" in line and "empty: no PDF files" in line
+
+    pdfgen.plain_pdf(tmp_path / "empty", pages=1)
     done = run_cli(["generate", str(tmp_path / "empty"), str(tmp_path / "nowhere.pdf"), "-o",
                     str(tmp_path / "work"), "--backend", "fake"], cwd=tmp_path)
     assert done.returncode == 1 and "Traceback" not in done.stdout
     assert len(lines_naming(done.stdout, "nowhere.pdf", "error")) == 1
+
+
+# the CLI's own peak (VmHWM) and its children's (the extraction worker, reaped at exit by
+# an atexit hook registered after this one, so it runs first)
+PEAK_WITH_CHILDREN = (
+    "import atexit, re, resource, sys\n"
+    "atexit.register(lambda: print('PEAK_RSS_KB', re.search(r'VmHWM:\\s+(\\d+)', "
+    "open('/proc/self/status').read()).group(1), 'CHILDREN_KB', "
+    "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr))\n"
+    "from qaforge.cli import main\nmain()\n")
+
+
+def test_a_decompression_bomb_costs_only_itself(tmp_path: Path) -> None:
+    """Issue 14 item 12: a 1 MB PDF inflating to 600 MB of page objects (PDFium would need
+    several GB and abort the process) beside a good one: the bomb gets one line, the good
+    file's suggestions are written, and memory stays under the configured cap."""
+    folder = tmp_path / "pdfs"
+    folder.mkdir()
+    bomb = pdfgen.inflation_bomb_pdf(folder, inflated_mb=600, name="a_bomb.pdf")
+    assert bomb.stat().st_size < 2 * 1024 * 1024
+    pdfgen.plain_pdf(folder, pages=3, name="z_good.pdf")  # after the bomb in the batch
+    (tmp_path / "qaforge.toml").write_text("[generate]\nextract_memory_mb = 512\n")
+    workdir = tmp_path / "work"
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK_WITH_CHILDREN, "generate", str(folder), "-o", str(workdir),
+         "--backend", "fake"], cwd=tmp_path, env=cli_env(), text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=MAX_SECONDS, check=False)
+    output = done.stdout
+    assert done.returncode == 1 and "Traceback" not in output, output
+    errors = lines_naming(output, "a_bomb.pdf", "error")
+    assert len(errors) == 1 and "too large to extract (more than 512 MB in memory)" in \
+        errors[0], output
+    data = load_clean(suggestions_dir(workdir) / "z_good_suggestions.json")
+    assert data.chunks and all(c.state == "generated" and c.suggestions for c in data.chunks)
+    peak = re.search(r"PEAK_RSS_KB (\d+) CHILDREN_KB (\d+)", output)
+    assert peak, output
+    own_mb, children_mb = int(peak.group(1)) / 1024, int(peak.group(2)) / 1024
+    assert own_mb < MAX_PEAK_MB and children_mb <= 512, (own_mb, children_mb)

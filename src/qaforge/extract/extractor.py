@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 
+from qaforge.extract import isolation, quality
 from qaforge.extract import ocr as ocr_mod
-from qaforge.extract import quality
 from qaforge.extract.cleanup import drop_running_lines, hyphenated_words, normalise_text
 from qaforge.extract.errors import ExtractionError
 from qaforge.extract.headings import mark_heuristic_headings, mark_outline_headings
@@ -56,15 +56,30 @@ class _Notes:
 
 
 def extract_pdf(path: Path, *, password: str | None = None, ocr: bool = False,
-                max_pages: int = DEFAULT_MAX_PAGES) -> Document:
+                max_pages: int = DEFAULT_MAX_PAGES,
+                memory_limit_mb: int = isolation.DEFAULT_MEMORY_LIMIT_MB) -> Document:
     """Extract ``path`` into elements in reading order, with per-page issues and warnings.
 
     Raises :class:`ExtractionError` (:class:`EncryptedPDFError` for a missing or wrong
     password) with a one-line reason when the file yields nothing: missing, empty, not a
-    PDF, truncated, corrupt, no pages, or more pages than ``max_pages``. Pages without a
-    usable text layer are listed in ``Document.page_issues``; with ``ocr=True`` they are
-    read by tesseract when it is installed.
+    PDF, truncated, corrupt, no pages, more pages than ``max_pages``, more memory than
+    ``memory_limit_mb`` or a crash of the PDF library. Pages without a usable text layer
+    are listed in ``Document.page_issues``; with ``ocr=True`` they are read by tesseract
+    when it is installed.
+
+    The work runs in a reused child process capped at ``memory_limit_mb`` (see
+    :mod:`qaforge.extract.isolation`), so a decompression bomb or a PDFium crash costs only
+    this file; ``memory_limit_mb=0`` extracts in this process, unbounded.
     """
+    if memory_limit_mb > 0 and isolation.supported():
+        return isolation.extract_isolated(Path(path), password=password, ocr=ocr,
+                                          max_pages=max_pages, limit_mb=memory_limit_mb)
+    return extract_in_process(path, password=password, ocr=ocr, max_pages=max_pages)
+
+
+def extract_in_process(path: Path, *, password: str | None = None, ocr: bool = False,
+                       max_pages: int = DEFAULT_MAX_PAGES) -> Document:
+    """:func:`extract_pdf` in this process, with no memory cap (the worker's body)."""
     path = Path(path)
     check_file(path)
     try:

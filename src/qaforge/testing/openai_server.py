@@ -51,6 +51,8 @@ class FakeOpenAIServer:
         self.model = model
         self.owned_by = owned_by
         self.received: list[dict[str, Any]] = []
+        #: every HTTP request: (method, path, headers), e.g. to check which key was sent
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.served: list[str] = []  # the fault (or "ok") used for each chat request
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -119,7 +121,12 @@ class FakeOpenAIServer:
             def _json(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
                 self._send(status, json.dumps(obj).encode(), headers)
 
+            def _record(self) -> None:
+                with server._lock:
+                    server.requests.append((self.command, self.path, dict(self.headers)))
+
             def do_GET(self) -> None:
+                self._record()
                 if self.path.rstrip("/").endswith("/v1/models"):
                     self._json(200, {"object": "list", "data": [
                         {"id": server.model, "object": "model", "owned_by": server.owned_by}]})
@@ -127,6 +134,7 @@ class FakeOpenAIServer:
                     self._json(404, {"error": {"message": f"no route {self.path}"}})
 
             def do_POST(self) -> None:
+                self._record()
                 length = int(self.headers.get("Content-Length") or 0)
                 try:
                     body = json.loads(self.rfile.read(length) or b"{}")
