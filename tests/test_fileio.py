@@ -5,12 +5,16 @@ from pathlib import Path
 
 import pytest
 
+from qaforge import fileio
+from qaforge.errors import StaleRevisionError
 from qaforge.fileio import (
     JsonFileError,
     atomic_write_json,
     atomic_write_text,
     file_revision,
     read_json,
+    read_snapshot,
+    replace_checked,
 )
 from qaforge.safe_paths import inside
 
@@ -83,3 +87,101 @@ def test_inside_refuses_traversal_and_symlink_escape(tmp_path: Path) -> None:
     assert inside(root, root / "a" / "b.json")
     assert not inside(root, root / ".." / "secret")
     assert not inside(root, root / "link")
+
+
+def rename_save(path: Path, data: bytes) -> None:
+    """An editor's save by temp file and rename (it takes no lock)."""
+    temp = path.with_name(path.name + ".editor~")
+    temp.write_bytes(data)
+    os.replace(temp, path)
+
+
+def in_place_save(path: Path, data: bytes) -> None:
+    """An editor's save that truncates and rewrites the same file."""
+    with open(path, "r+b") as handle:
+        handle.truncate(0)
+        handle.write(data)
+
+
+def test_replace_checked_writes_when_the_file_is_as_read(tmp_path: Path) -> None:
+    target = tmp_path / "a.json"
+    target.write_bytes(b"old")
+    target.chmod(0o640)
+    revision = replace_checked(target, b"new", read_snapshot(target))
+    assert target.read_bytes() == b"new" and revision == file_revision(target)
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert os.listdir(tmp_path) == ["a.json"]
+
+
+@pytest.mark.parametrize("save", [rename_save, in_place_save])
+def test_replace_checked_refuses_a_file_changed_since_it_was_read(tmp_path: Path,
+                                                                   save: object) -> None:
+    target = tmp_path / "a.json"
+    target.write_bytes(b"old")
+    snapshot = read_snapshot(target)
+    save(target, b"hand edit")  # type: ignore[operator]
+    with pytest.raises(StaleRevisionError):
+        replace_checked(target, b"new", snapshot)
+    assert target.read_bytes() == b"hand edit"
+    assert os.listdir(tmp_path) == ["a.json"]
+
+
+@pytest.mark.parametrize("save", [rename_save, in_place_save])
+@pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "link-aside"])
+def test_a_save_landing_between_the_check_and_the_swap_is_put_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, save: object, exchange: bool) -> None:
+    """The editor saves after the last check, right before the new file is swapped in: the
+    displaced file is not the one checked, so it is put back and the write refused."""
+    target = tmp_path / "a.json"
+    target.write_bytes(b"old")
+    snapshot = read_snapshot(target)
+    real_exchange = fileio._exchange
+    calls: list[str | Path] = []
+
+    def exchange_after_a_save(first: str | Path, second: str | Path) -> bool:
+        if not calls:  # the swap back that restores the save is not raced
+            save(target, b"hand edit")  # type: ignore[operator]
+        calls.append(first)
+        return real_exchange(first, second) if exchange else False
+
+    monkeypatch.setattr(fileio, "_exchange", exchange_after_a_save)
+    with pytest.raises(StaleRevisionError):
+        replace_checked(target, b"new", snapshot)
+    assert target.read_bytes() == b"hand edit"
+    assert os.listdir(tmp_path) == ["a.json"]
+
+
+def test_replace_checked_creates_only_a_file_that_is_still_missing(tmp_path: Path) -> None:
+    target = tmp_path / "a.json"
+    snapshot = read_snapshot(target)
+    assert snapshot.raw is None
+    target.write_bytes(b"a person's new file")
+    with pytest.raises(StaleRevisionError):
+        replace_checked(target, b"new", snapshot)
+    assert target.read_bytes() == b"a person's new file"
+    target.unlink()
+    replace_checked(target, b"new", snapshot)
+    assert target.read_bytes() == b"new" and os.listdir(tmp_path) == ["a.json"]
+
+
+def test_two_saves_racing_one_write_are_both_kept(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """One save lands before the swap, another on the new file before the swap back: the
+    first is put back, the second kept beside it and named in the error; nothing is lost."""
+    target = tmp_path / "a.json"
+    target.write_bytes(b"old")
+    snapshot = read_snapshot(target)
+    real_exchange = fileio._exchange
+    saves = [lambda: rename_save(target, b"first save"),
+             lambda: in_place_save(target, b"second save")]
+
+    def exchange_after_a_save(first: str | Path, second: str | Path) -> bool:
+        saves.pop(0)()
+        return real_exchange(first, second)
+
+    monkeypatch.setattr(fileio, "_exchange", exchange_after_a_save)
+    with pytest.raises(StaleRevisionError, match="kept in"):
+        replace_checked(target, b"new", snapshot)
+    assert target.read_bytes() == b"first save"
+    kept = [p for p in tmp_path.iterdir() if p != target]
+    assert [p.read_bytes() for p in kept] == [b"second save"]

@@ -112,11 +112,12 @@ class ExportError(UserError, ValueError):
 class StaleRevisionError(UserError, RuntimeError):
     """The file changed on disk since the revision the writer started from."""
 
-    def __init__(self, path: Path, expected: str | None, actual: str | None) -> None:
+    def __init__(self, path: Path, expected: str | None, actual: str | None,
+                 note: str = "") -> None:
         self.path, self.expected, self.actual = path, expected, actual
         super().__init__(
             f"{path}: changed on disk since it was read (revision {expected} -> {actual}); "
-            "reload and apply the change again"
+            f"reload and apply the change again{'; ' + note if note else ''}"
         )
 
 

@@ -5,7 +5,11 @@ Writers (generate, the review app, a person's editor) never clobber each other:
 * every write is atomic (see :mod:`qaforge.fileio`);
 * writers in qaforge serialise on a lock file beside the suggestions file;
 * a write may name the revision it was based on (the hash of the file's bytes); if the
-  file changed since, :class:`StaleRevisionError` is raised and nothing is written.
+  file changed since, :class:`StaleRevisionError` is raised and nothing is written;
+* a person's editor takes no lock, so the file is checked again right before it is
+  replaced, and a save that lands in between is put back (:func:`qaforge.fileio.replace_checked`);
+* a file with entries the records cannot hold exactly (a chunk that is a string, an invalid
+  ``source``...) is never rewritten: ``LoadedSuggestions.read_only_reason`` says why.
 """
 
 from __future__ import annotations
@@ -19,19 +23,31 @@ from typing import Any
 from filelock import FileLock
 from pydantic import ValidationError
 
-from qaforge.errors import StaleRevisionError
+from qaforge.errors import InputError, StaleRevisionError
 from qaforge.fileio import (
     JsonFileError,
-    atomic_write_bytes,
+    Snapshot,
     dumps_pretty,
     encode_text,
     parse_json_bytes,
+    read_snapshot,
+    replace_checked,
     revision_of_bytes,
 )
-from qaforge.records import Chunk, GeneratorInfo, Source, Suggestion, SuggestionsFile
+from qaforge.records import (
+    SUGGESTIONS_SCHEMA,
+    Chunk,
+    GeneratorInfo,
+    Source,
+    Suggestion,
+    SuggestionsFile,
+)
 
 OUTPUT_DIR = "output_json"
 SUFFIX = "_suggestions.json"
+#: a write not based on a revision (generate) re-reads and re-applies its change this often
+#: when a person's save lands meanwhile
+WRITE_ATTEMPTS = 5
 
 
 @dataclass(slots=True)
@@ -42,6 +58,8 @@ class FileProblem:
     message: str
     field: str | None = None
     line: int | None = None
+    # False: qaforge can still rewrite the file without changing what the person wrote
+    blocking: bool = True
 
     def __str__(self) -> str:
         where = f":{self.line}" if self.line else ""
@@ -59,6 +77,15 @@ class LoadedSuggestions:
     problems: list[FileProblem] = field(default_factory=list)
     # raw entries that failed validation, kept so nothing a person wrote is lost
     rejected_entries: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def read_only_reason(self) -> str | None:
+        """Why qaforge must not rewrite this file (an entry it cannot hold exactly), or None."""
+        blocking = [problem for problem in self.problems if problem.blocking]
+        if not blocking:
+            return None
+        more = f" (and {len(blocking) - 1} more)" if len(blocking) > 1 else ""
+        return f"{blocking[0]}{more}"
 
 
 def suggestions_dir(workdir: Path) -> Path:
@@ -121,10 +148,11 @@ def parse_suggestions(raw: bytes, path: Path) -> LoadedSuggestions:
     problems: list[FileProblem] = []
     rejected: list[dict[str, Any]] = []
     known = {"schema", "source", "generator", "chunks"}
+    schema = _schema_of(doc, path, text)
     for key in doc:
         if key not in known:
             problems.append(FileProblem(path, "unknown field (kept as is)", key,
-                                        _line_of(text, key)))
+                                        _line_of(text, key), blocking=False))
 
     source = _validated(Source, doc.get("source"), "source", path, text, problems) or Source(
         file=path.name.removesuffix(SUFFIX) + ".pdf", sha256="", pages=0)
@@ -168,17 +196,35 @@ def parse_suggestions(raw: bytes, path: Path) -> LoadedSuggestions:
                 if pair.id in seen_pairs:
                     problems.append(FileProblem(path, f"duplicate pair id {pair.id!r} (pair kept, "
                                                 "given a new id)", f"{prefix}.suggestions",
-                                                _line_of(text, pair.id)))
+                                                _line_of(text, pair.id), blocking=False))
                     pair.id = f"{pair.id}-dup{len(seen_pairs)}"
                 seen_pairs.add(pair.id)
                 unique.append(pair)
             chunk.suggestions = unique
         rejected.extend({"chunk": chunk.id, "pair": bad} for bad in bad_pairs)
         chunks.append(chunk)
-    data = SuggestionsFile.model_validate(
-        {**{k: v for k, v in doc.items() if k not in known}, "schema": doc.get("schema") or
-         "qaforge.suggestions/1", "source": source, "generator": generator, "chunks": chunks})
+    try:
+        data = SuggestionsFile.model_validate(
+            {**{k: v for k, v in doc.items() if k not in known}, "schema": schema,
+             "source": source, "generator": generator, "chunks": chunks})
+    except ValidationError as exc:  # the checks above should leave nothing to fail here
+        raise JsonFileError(path, f"not a suggestions file: {exc.errors()[0]['msg']}") from exc
     return LoadedSuggestions(path, data, revision, problems, rejected)
+
+
+def _schema_of(doc: dict[str, Any], path: Path, text: str) -> str:
+    """The file's schema name; a file of another schema cannot be read as this one."""
+    schema = doc.get("schema")
+    if schema is None:
+        return SUGGESTIONS_SCHEMA
+    if schema != SUGGESTIONS_SCHEMA:
+        shown = json.dumps(schema, ensure_ascii=False)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        newer = isinstance(schema, str) and schema.startswith("qaforge.suggestions/")
+        raise JsonFileError(path, f"schema is {shown}, expected {SUGGESTIONS_SCHEMA!r}"
+                            + (" (written by a newer qaforge?)" if newer else ""),
+                            _line_of(text, "schema"), None)
+    return schema
 
 
 def _validated(model: Any, value: Any, name: str, path: Path, text: str,
@@ -211,7 +257,7 @@ def _split_pairs(entry: dict[str, Any], prefix: str, path: Path, text: str,
         if isinstance(pair, dict) and not pair.get("id") and isinstance(pair.get("question"), str):
             pair = {**pair, "id": Suggestion.make_id(chunk_id, pair.get("question", ""), j)}
             problems.append(FileProblem(path, "pair has no id (one was assigned)", where,
-                                        _line_of(text, chunk_id)))
+                                        _line_of(text, chunk_id), blocking=False))
         try:
             good.append(Suggestion.model_validate(pair))
         except ValidationError as exc:
@@ -231,7 +277,9 @@ def load_suggestions(path: Path) -> LoadedSuggestions:
 
 
 def serialize(data: SuggestionsFile) -> bytes:
-    return encode_text(dumps_pretty(data.to_json_dict()))
+    """The file's bytes in the house style. Values are dumped as Python values so that a
+    ``NaN`` or ``Infinity`` a person wrote stays one (JSON mode would write ``null``)."""
+    return encode_text(dumps_pretty(data.model_dump(mode="python", by_alias=True)))
 
 
 def write_suggestions(path: Path, data: SuggestionsFile, expected_revision: str | None = None,
@@ -242,41 +290,47 @@ def write_suggestions(path: Path, data: SuggestionsFile, expected_revision: str 
     Returns the new revision.
     """
     with lock_for(path):
-        if check:
-            current = _current_revision(path)
-            if current != expected_revision:
-                raise StaleRevisionError(path, expected_revision, current)
-        payload = serialize(data)
-        atomic_write_bytes(path, payload)
-        return revision_of_bytes(payload)
+        snapshot = read_snapshot(path)
+        if check and snapshot.revision != expected_revision:
+            raise StaleRevisionError(path, expected_revision, snapshot.revision)
+        return replace_checked(path, serialize(data), snapshot)
+
+
+def read_for_update(path: Path, expected_revision: str | None) -> tuple[Snapshot,
+                                                                         LoadedSuggestions]:
+    """Read ``path`` to change it (call under :func:`lock_for`): refused when it moved on
+    since ``expected_revision`` or holds entries that a rewrite would change."""
+    snapshot = read_snapshot(path)
+    if snapshot.raw is None:
+        raise JsonFileError(path, "cannot read: no such file")
+    if expected_revision is not None and snapshot.revision != expected_revision:
+        raise StaleRevisionError(path, expected_revision, snapshot.revision)
+    loaded = parse_suggestions(snapshot.raw, path)
+    if loaded.read_only_reason:
+        raise InputError(f"{path}: not rewritten, it has entries qaforge cannot keep exactly "
+                         f"({loaded.read_only_reason}); fix them in an editor first")
+    return snapshot, loaded
 
 
 def update_suggestions(path: Path, change: Callable[[SuggestionsFile], Any],
                        expected_revision: str | None = None) -> tuple[str, Any]:
     """Read-modify-write under the lock; returns ``(new_revision, change's return value)``.
 
-    With ``expected_revision`` the update is refused when the file moved on since then.
-    Entries that failed validation are never silently dropped: a file with such problems
-    is not rewritten (a :class:`ValueError` names them).
+    With ``expected_revision`` the update is refused when the file moved on since then;
+    without, a save by a person that lands while the change is made is re-read and the
+    change applied again on top of it. A file with entries that do not validate is not
+    rewritten (an :class:`InputError`, a ``ValueError``, names them).
     """
-    with lock_for(path):
-        loaded = load_suggestions(path)
-        if expected_revision is not None and loaded.revision != expected_revision:
-            raise StaleRevisionError(path, expected_revision, loaded.revision)
-        if loaded.rejected_entries:
-            raise ValueError(
-                f"{path}: not rewritten, it has entries that do not validate "
-                f"(first: {loaded.problems[0] if loaded.problems else 'unknown'}); fix them first")
-        result = change(loaded.data)
-        payload = serialize(loaded.data)
-        if revision_of_bytes(payload) == loaded.revision:
-            return loaded.revision, result
-        atomic_write_bytes(path, payload)
-        return revision_of_bytes(payload), result
-
-
-def _current_revision(path: Path) -> str | None:
-    try:
-        return revision_of_bytes(path.read_bytes())
-    except FileNotFoundError:
-        return None
+    for attempt in range(WRITE_ATTEMPTS):
+        with lock_for(path):
+            snapshot, loaded = read_for_update(path, expected_revision)
+            result = change(loaded.data)
+            payload = serialize(loaded.data)
+            if revision_of_bytes(payload) == loaded.revision:
+                return loaded.revision, result
+            try:
+                return replace_checked(path, payload, snapshot), result
+            except StaleRevisionError:
+                if expected_revision is not None or attempt == WRITE_ATTEMPTS - 1:
+                    raise
+    raise AssertionError("unreachable")

@@ -3,6 +3,10 @@
 Documents are addressed by file name only, and only names found in the folder listing
 are served, so no request parameter can reach a path of its own choosing; files that
 resolve outside the work dir (symlinks) are listed as refused and never read.
+
+A change is written into the file's own text (:mod:`qaforge.review.rawedit`), so every
+byte outside the changed pair stays as the person wrote it, and is swapped in with
+:func:`qaforge.fileio.replace_checked`, so an editor's save that lands meanwhile survives.
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qaforge.errors import InputError
 from qaforge.errors import RequestError as ReviewError
-from qaforge.fileio import JsonFileError
+from qaforge.fileio import JsonFileError, replace_checked, revision_of_bytes
+from qaforge.review import rawedit
 from qaforge.review.ops import OpError, OpRequest, apply_operation
 from qaforge.review.views import (
     STATUSES,
@@ -27,7 +33,8 @@ from qaforge.suggestions import (
     StaleRevisionError,
     iter_suggestion_files,
     load_suggestions,
-    update_suggestions,
+    lock_for,
+    read_for_update,
 )
 
 MAX_QUEUE = 20_000
@@ -99,8 +106,8 @@ class ReviewStore:
         """Apply one change, atomically and only if the file is still at ``request.revision``."""
         path = self.path_of(name)
         try:
-            revision, (data, chunk) = update_suggestions(
-                path, lambda data: (data, apply_operation(data, request.op)), request.revision)
+            with lock_for(path):
+                revision, loaded, chunk = _write_operation(path, request)
         except StaleRevisionError as exc:
             raise ReviewError(409, "stale", f"{name} changed on disk since this page read it "
                               "(another tab, an editor, or a generate run). The page now shows "
@@ -110,13 +117,11 @@ class ReviewStore:
             raise _malformed(name, exc) from exc
         except OpError as exc:
             raise ReviewError(exc.status_code, "invalid", str(exc)) from exc
-        except ValueError as exc:  # entries that do not validate: the file is read-only
+        except InputError as exc:  # entries it cannot hold exactly: the file is read-only
             raise ReviewError(409, "read_only", str(exc)) from exc
-        except FileNotFoundError as exc:
-            raise ReviewError(404, "not_found", f"{name} no longer exists") from exc
         # views of what was written (a re-read could already show a later writer's change)
-        written = LoadedSuggestions(path, data, revision)
-        index = next(i for i, c in enumerate(data.chunks) if c is chunk)
+        written = LoadedSuggestions(path, loaded.data, revision, loaded.problems)
+        index = next(i for i, c in enumerate(loaded.data.chunks) if c is chunk)
         return {"revision": revision, "chunk": chunk_view(chunk, index),
                 "summary": document_summary(name, written)}
 
@@ -138,6 +143,29 @@ class ReviewStore:
             if len(items) >= MAX_QUEUE:
                 return {"items": items[:MAX_QUEUE], "truncated": True}
         return {"items": items, "truncated": False}
+
+
+def _write_operation(path: Path, request: OpRequest) -> tuple[str, LoadedSuggestions, Any]:
+    """Apply ``request`` to the file (under its lock); returns the new revision, the file as
+    written and the changed chunk."""
+    snapshot, loaded = read_for_update(path, request.revision)
+    assert snapshot.raw is not None  # read_for_update raises for a missing file
+    text, bom = rawedit.decode(snapshot.raw)
+    if any(not problem.blocking and ".suggestions" in (problem.field or "")
+           for problem in loaded.problems):  # pairs given an id (none, or a duplicate)
+        text = rawedit.repair_ids(text, loaded.data)
+    found = loaded.data.chunk(request.op.chunk)
+    before = found.model_copy(deep=True) if found is not None else None
+    chunk = apply_operation(loaded.data, request.op)
+    assert before is not None  # apply_operation raises for an unknown chunk
+    index = next(i for i, c in enumerate(loaded.data.chunks) if c is chunk)
+    text = rawedit.apply_edits(text, rawedit.chunk_edits(text, index, before, chunk))
+    payload = rawedit.encode(text, bom)
+    if payload == snapshot.raw:
+        return loaded.revision, loaded, chunk
+    rawedit.check_written(text, index, chunk)
+    replace_checked(path, payload, snapshot)
+    return revision_of_bytes(payload), loaded, chunk
 
 
 def _queue_items(name: str, loaded: LoadedSuggestions,
