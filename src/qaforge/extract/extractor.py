@@ -93,7 +93,8 @@ def extract_in_process(path: Path, *, password: str | None = None, ocr: bool = F
             raise ExtractionError(path, "the PDF has no pages")
         if n_pages > max_pages:
             raise ExtractionError(path, f"{n_pages:,} pages, more than the limit of "
-                                        f"{max_pages:,} (raise --max-pages if the file is genuine)")
+                                        f"{max_pages:,} (split it into smaller PDFs if it is "
+                                        "genuine)")
         outline = read_outline(pdf)
         notes = _read_pages(pdf, n_pages, ocr)
     finally:
