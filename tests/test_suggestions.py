@@ -1,16 +1,27 @@
 from __future__ import annotations
 
+import contextlib
 import json
+import tempfile
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from qaforge.errors import InputError
 from qaforge.fileio import JsonFileError
 from qaforge.records import Chunk, GeneratorInfo, Source, Suggestion, SuggestionsFile
+from qaforge.review.app import SafeJSONResponse
+from qaforge.review.ops import OpRequest
+from qaforge.review.store import ReviewStore
+from qaforge.review.views import document_view
 from qaforge.suggestions import (
     StaleRevisionError,
     load_suggestions,
+    serialize,
     update_suggestions,
     write_suggestions,
 )
@@ -124,3 +135,107 @@ def test_concurrent_updates_serialise_without_loss(tmp_path: Path) -> None:
         t.join()
     ids = {s.id for s in load_suggestions(path).data.chunks[0].suggestions}  # type: ignore[union-attr]
     assert {f"n-{i}" for i in range(20)} <= ids
+
+
+def test_generate_updates_keep_odd_values_and_refuse_entries_they_would_drop(
+        tmp_path: Path) -> None:
+    """A rewrite by generate keeps NaN and Infinity as written (they used to become null)
+    and never rewrites a file with a chunk it cannot hold (a string was dropped)."""
+    path = tmp_path / "a_suggestions.json"
+    write_suggestions(path, sample(2))
+    raw = json.loads(path.read_text())
+    raw["chunks"][0]["weight"] = float("nan")
+    raw["chunks"][0]["suggestions"][0]["score"] = float("-inf")
+    path.write_text(json.dumps(raw, indent=2))
+    update_suggestions(path, lambda data: setattr(data.chunks[1], "state", "pending"))
+    again = path.read_text()
+    assert '"weight": NaN' in again and '"score": -Infinity' in again
+    raw["chunks"].append("a chunk typed as a string")
+    path.write_text(json.dumps(raw, indent=2))
+    before = path.read_bytes()
+    loaded = load_suggestions(path)
+    assert loaded.read_only_reason and "chunks[2]" in loaded.read_only_reason
+    with pytest.raises(InputError, match="not rewritten"):
+        update_suggestions(path, lambda data: None)
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ('{"schema": 5, "chunks": []}', "schema is 5"),
+    ('{"schema": "qaforge.suggestions/9", "chunks": []}', "newer qaforge"),
+    ('{"chunks": [], "n": ' + "1" * 5000 + "}", "digits"),
+    ('{"chunks": [], "deep": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested deeper"),
+    ('{"chunks": [], "deep": ' + "[" * 500 + "]" * 500 + "}", "nested deeper"),
+])
+def test_values_that_break_code_are_a_file_error(tmp_path: Path, text: str,
+                                                  reason: str) -> None:
+    path = tmp_path / "a_suggestions.json"
+    path.write_text(text)
+    with pytest.raises(JsonFileError, match=reason):
+        load_suggestions(path)
+
+
+# every field of a suggestions file, as a path of keys and indexes into it
+FIELDS: list[tuple[Any, ...]] = [
+    (), ("schema",), ("source",), ("generator",), ("chunks",), ("extra",),
+    *[("source", key) for key in ("file", "sha256", "pages")],
+    *[("generator", key) for key in ("backend", "model", "prompt", "params")],
+    ("chunks", 0), ("chunks", 1),
+    *[("chunks", 0, key) for key in ("id", "pages", "headings", "text", "suggestions", "raw",
+                                     "error", "state", "extra")],
+    ("chunks", 0, "suggestions", 0),
+    *[("chunks", 0, "suggestions", 0, key) for key in ("id", "question", "answer", "status",
+                                                       "extra")],
+]
+LEAVES = (st.none() | st.booleans() | st.integers() | st.integers(min_value=2**53)
+          | st.floats() | st.text(max_size=12)
+          | st.sampled_from(["<<DIGITS>>", "<<DEEP>>", "c-0", "q-0", "draft", "[1, 2]"]))
+VALUES = st.recursive(LEAVES, lambda inner: st.lists(inner, max_size=3)
+                      | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=12)
+
+
+def _set(doc: Any, where: tuple[Any, ...], value: Any) -> Any:
+    if not where:
+        return value
+    *parents, last = where
+    target = doc
+    for key in parents:
+        try:
+            target = target[key]
+        except (KeyError, IndexError, TypeError):
+            return doc
+    with contextlib.suppress(IndexError, TypeError):
+        target[last] = value
+    return doc
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(FIELDS), VALUES), min_size=1, max_size=3))
+def test_any_value_in_any_field_is_loaded_or_a_file_error(
+        changes: list[tuple[tuple[Any, ...], Any]]) -> None:
+    """Random JSON in every field: the loader returns the file or raises JsonFileError; what
+    it returns can be shown by the review app and, when editable, edited by it."""
+    doc: Any = json.loads(serialize(sample(2)))
+    for where, value in changes:
+        doc = _set(doc, where, value)
+    text = (json.dumps(doc).replace('"<<DIGITS>>"', "9" * 5000)
+            .replace('"<<DEEP>>"', "[" * 3000 + "]" * 3000))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "output_json" / "a_suggestions.json"
+        path.parent.mkdir()
+        path.write_text(text)
+        try:
+            loaded = load_suggestions(path)
+        except JsonFileError:
+            return
+        SafeJSONResponse({}).render(document_view(path.name, loaded))
+        first = loaded.data.chunks[0] if loaded.data.chunks else None
+        if loaded.read_only_reason or first is None or not isinstance(first.suggestions, list) \
+                or not first.suggestions:
+            return
+        store = ReviewStore(Path(folder))
+        store.apply(path.name, OpRequest.model_validate({"revision": loaded.revision, "op": {
+            "op": "update", "chunk": first.id, "pair": first.suggestions[0].id,
+            "question": "Changed by the page?", "status": "accepted"}}))
+        again = load_suggestions(path).data.chunks[0].suggestions[0]
+        assert (again.question, again.status) == ("Changed by the page?", "accepted")  # type: ignore[union-attr]

@@ -166,3 +166,30 @@ def test_unknown_pair_and_bad_bodies_get_clear_errors(client: httpx.Client) -> N
                                                                "application/json"})
     assert not_json.status_code == 422
     assert client.get("/api/docs").json()["documents"][0]["reviewed"] == 0
+
+
+def test_files_with_values_that_break_code_are_listed_as_broken(client: httpx.Client,
+                                                                 manual: Path) -> None:
+    """One file with a schema that is a number, a 5,000-digit integer or 100,000 levels of
+    nesting is listed with its reason; every other document opens and the queue works."""
+    base = on_disk(manual)
+    folder = manual.parent
+    (folder / "schema_suggestions.json").write_text(json.dumps({**base, "schema": 5}))
+    (folder / "digits_suggestions.json").write_text(
+        json.dumps(base)[:-1] + ', "n": ' + "7" * 5000 + "}")
+    (folder / "deep_suggestions.json").write_text(
+        json.dumps(base)[:-1] + ', "deep": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    listing = client.get("/api/docs")
+    assert listing.status_code == 200, listing.text
+    documents = {doc["id"]: doc for doc in listing.json()["documents"]}
+    reasons = {name: documents[f"{name}_suggestions.json"]["error"]["message"]
+               for name in ("schema", "digits", "deep")}
+    assert "schema" in reasons["schema"] and "digits" in reasons["digits"], reasons
+    assert "nested deeper" in reasons["deep"], reasons
+    assert documents[DOC]["error"] is None and client.get(f"/api/docs/{DOC}").status_code == 200
+    queue = client.get("/api/queue")
+    assert queue.status_code == 200, queue.text
+    assert {item["doc"] for item in queue.json()["items"]} == {DOC}
+    for name in ("schema", "digits", "deep"):
+        refused = client.get(f"/api/docs/{name}_suggestions.json")
+        assert (refused.status_code, refused.json()["kind"]) == (422, "malformed")

@@ -15,6 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 from qaforge.errors import QaforgeError
 from qaforge.records import Chunk, PairStatus, Suggestion, SuggestionsFile, content_id
+from qaforge.review.views import from_browser
 
 MAX_TEXT = 20_000
 #: where a converted chunk keeps the text a person wrote (a field of the chunk on disk)
@@ -157,7 +158,7 @@ def _restored(data: SuggestionsFile, chunk: Chunk,
             chunk.model_extra.pop(CONVERTED_FROM, None)
         return value
     try:
-        pairs = [Suggestion.model_validate(entry) for entry in value]
+        pairs = [Suggestion.model_validate(from_browser(entry)) for entry in value]
     except ValueError as exc:
         raise OpError(f"cannot restore: {exc}", 422) from exc
     taken = {pair.id for other in data.chunks if other is not chunk

@@ -6,6 +6,8 @@ them as text nodes only, never as HTML.
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
 from qaforge.fileio import JsonFileError
@@ -14,6 +16,37 @@ from qaforge.review.support import support_spans, to_utf16_spans
 from qaforge.suggestions import LoadedSuggestions
 
 STATUSES = ("draft", "accepted", "edited", "rejected")
+#: a value the browser's JSON cannot carry exactly travels as its JSON text in this wrapper
+#: (``{"$json": "NaN"}``), so that undo can put it back as it was (see ``from_browser``)
+EXACT = "$json"
+_SAFE_INT = 2**53
+
+
+def to_browser(value: Any) -> Any:
+    """``value`` with every number JavaScript would change (``NaN``, ``Infinity``, integers
+    past 2**53) wrapped as its JSON text."""
+    if (isinstance(value, float) and not math.isfinite(value)) or (
+            isinstance(value, int) and not isinstance(value, bool) and abs(value) > _SAFE_INT):
+        return {EXACT: json.dumps(value)}
+    if isinstance(value, dict):
+        return {key: to_browser(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [to_browser(item) for item in value]
+    return value
+
+
+def from_browser(value: Any) -> Any:
+    """Undo :func:`to_browser`."""
+    if isinstance(value, dict):
+        if len(value) == 1 and isinstance(value.get(EXACT), str):
+            try:
+                return json.loads(value[EXACT])
+            except ValueError:
+                return value
+        return {key: from_browser(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [from_browser(item) for item in value]
+    return value
 
 
 def chunk_kind(chunk: Chunk) -> str:
@@ -28,7 +61,8 @@ def chunk_kind(chunk: Chunk) -> str:
 def pair_view(pair: Suggestion, chunk_text: str) -> dict[str, Any]:
     """A pair with every field it has on disk (so undo can restore it whole) plus highlights."""
     spans = to_utf16_spans(support_spans(pair.answer, chunk_text), chunk_text)
-    return {**pair.model_dump(mode="json"), "support": [list(span) for span in spans]}
+    return {**to_browser(pair.model_dump(mode="python")),
+            "support": [list(span) for span in spans]}
 
 
 def chunk_view(chunk: Chunk, index: int) -> dict[str, Any]:
@@ -79,8 +113,9 @@ def document_summary(name: str, loaded: LoadedSuggestions) -> dict[str, Any]:
         "revision": loaded.revision,
         "error": None,
         "problems": [str(problem) for problem in loaded.problems],
-        # update_suggestions refuses to rewrite a file with entries that do not validate
-        "read_only": bool(loaded.rejected_entries),
+        # a file with entries qaforge cannot hold exactly is never rewritten: say why
+        "read_only": loaded.read_only_reason is not None,
+        "read_only_reason": loaded.read_only_reason,
         **_counts(loaded),
     }
 
@@ -93,7 +128,8 @@ def error_summary(name: str, error: JsonFileError | str) -> dict[str, Any]:
     else:
         detail = {"message": error, "line": None, "column": None, "text": f"{name}: {error}"}
     return {"id": name, "source": name, "revision": None, "error": detail, "problems": [],
-            "read_only": True, "chunks": 0, "pending_chunks": 0, "text_chunks": 0,
+            "read_only": True, "read_only_reason": detail["text"], "chunks": 0,
+            "pending_chunks": 0, "text_chunks": 0,
             "failed_chunks": 0, "pairs": 0, "reviewed": 0,
             "status_counts": dict.fromkeys(STATUSES, 0)}
 

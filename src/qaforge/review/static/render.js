@@ -45,7 +45,7 @@ export function renderSidebar(state, actions) {
     const flags = [];
     if (doc.error) flags.push(el("span", { class: "flag error" }, doc.error.line
       ? `line ${doc.error.line}, column ${doc.error.column}: ${doc.error.message}` : doc.error.message));
-    else if (doc.read_only) flags.push(el("span", { class: "flag warn" }, "read-only: has invalid entries"));
+    else if (doc.read_only) flags.push(el("span", { class: "flag warn", title: doc.read_only_reason || "" }, "read-only: has entries the page cannot keep"));
     if (doc.pending_chunks) flags.push(el("span", { class: "flag info" }, `${plural(doc.pending_chunks, "chunk")} not generated yet`));
     const active = state.filter.doc === doc.id;
     entries.push(el("li", null, el("button", {
@@ -124,8 +124,9 @@ export function renderChunk(state, actions) {
 
   const noteNodes = [];
   if (doc.read_only) {
-    noteNodes.push(el("div", { class: "note" }, el("strong", null, "Read-only: "),
-      "this file has entries that do not validate, so the page will not rewrite it. Fix them in an editor:",
+    noteNodes.push(el("div", { class: "note", id: "read-only-note" }, el("strong", null, "Read-only: "),
+      "this file has entries the page cannot keep exactly, so it will not rewrite it. Fix them in an editor:",
+      el("p", { class: "reason" }, doc.read_only_reason || ""),
       el("ul", null, doc.problems.slice(0, 6).map((p) => el("li", null, p)))));
   }
   if (chunk.error) {
