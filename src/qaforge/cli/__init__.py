@@ -24,13 +24,13 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from qaforge.cli import generate, models, refine, review, run
+    from qaforge.cli import export, generate, models, refine, review, run
 
     cli.add_command(generate.command)
     cli.add_command(run.command)
     cli.add_command(review.command)
     cli.add_command(refine.refine_command)
-    cli.add_command(refine.export_command)
+    cli.add_command(export.command)
     cli.add_command(models.command)
 
 

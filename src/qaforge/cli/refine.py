@@ -1,11 +1,11 @@
-"""``qaforge refine`` (stage 3) and ``qaforge export``."""
+"""``qaforge refine`` (stage 3); ``qaforge export`` lives in :mod:`qaforge.cli.export`."""
 
 from __future__ import annotations
 
 import dataclasses
 import sys
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import click
 from rich.panel import Panel
@@ -13,7 +13,6 @@ from rich.table import Table
 
 from qaforge.cli.common import (
     config_option,
-    fail,
     friendly_errors,
     judge_options,
     judge_overrides,
@@ -24,6 +23,7 @@ from qaforge.cli.common import (
     runner_overrides,
     settings_from,
 )
+from qaforge.cli.export import export_command  # noqa: F401  (moved there; kept importable)
 from qaforge.cli.output import (
     announce_client,
     console,
@@ -34,7 +34,6 @@ from qaforge.cli.output import (
     show,
 )
 from qaforge.config import Settings
-from qaforge.export import FORMATS, ExportError, ExportFormat, export_dataset
 from qaforge.llm import LLMClient, make_client
 from qaforge.progress import Reporter
 from qaforge.refine import RefineSummary, refine_workdir
@@ -54,14 +53,6 @@ suggestions files. Re-running resumes: verdicts are cached in WORKDIR/.qaforge/,
 pairs that changed are judged again. Exit code 1 when a suggestions file could not be read
 or model calls failed (everything else is still written).
 """
-
-EXPORT_EXAMPLES = """\b
-Examples:
-  qaforge export work/                                  # -> work/export/train.jsonl + README.md
-  qaforge export work/ --format sharegpt --split 0.9 -o dataset/
-  qaforge export work/ --format alpaca --split 0.8 --seed 13
-"""
-
 
 class StageProgress:
     """Adapts ``refine_workdir``'s ``progress(stage, done, total)`` to a :class:`Reporter`."""
@@ -191,35 +182,3 @@ def refine_command(workdir: Path, **params: Any) -> None:
         emit_json(refine_json(summary))
     if not summary.ok or summary.model_errors:
         sys.exit(1)
-
-
-@click.command("export", epilog=EXPORT_EXAMPLES)
-@click.argument("workdir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="messages",
-              show_default=True, help="Row format: messages (TRL), alpaca, or sharegpt.")
-@click.option("--split", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
-              default=None, help="Fraction for train.jsonl; the rest goes to validation.jsonl.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split.")
-@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Output folder (default: WORKDIR/export).")
-@output_options
-@friendly_errors
-def export_command(workdir: Path, fmt: str, split: float | None, seed: int,
-                   output: Path | None) -> None:
-    """Convert WORKDIR/cleaned_finetune.jsonl for a trainer, with a dataset card.
-
-    Writes train.jsonl (and validation.jsonl with --split) and README.md, a dataset card
-    with the sources, models, counts and judge labels from WORKDIR/evaluation.json.
-    """
-    try:
-        result = export_dataset(workdir, fmt=cast(ExportFormat, fmt), output=output,
-                                split=split, seed=seed)
-    except ExportError as exc:
-        fail(str(exc))
-        return
-    parts = f"{result.train} train" + (f", {result.validation} validation"
-                                       if split is not None else "")
-    if mode.json:
-        emit_json({"ok": True, **dataclasses.asdict(result)})
-    say(f"exported {parts} rows ({result.format}) to {result.output}: "
-        + ", ".join(p.name for p in result.files))
