@@ -77,15 +77,15 @@ def test_wrong_types_in_json_do_not_crash() -> None:
     assert draft.pairs == [] or all(isinstance(q, str) for q, _ in draft.pairs)
 
 
-def test_record_form_for_cluster_runners_keeps_order() -> None:
+def test_batch_form_for_cluster_runners_keeps_order() -> None:
     chunks = [chunk(f"Sentence number {i} is long enough to become a question.")
               for i in range(5)]
-    rows = [{"document": "d.pdf", "chunk": c.model_dump(mode="json")} for c in chunks]
+    jobs = [ChunkJob("d.pdf", c) for c in chunks]
 
     def script(request: ChatRequest) -> str:
         text = request.messages[-1]["content"].split("<passage>")[1].split("</passage>")[0]
         return json.dumps({"pairs": [{"question": "What is said?", "answer": text.strip()}]})
 
-    out = GenerateQA(FakeBackend(script, max_concurrency=3))(rows)
-    assert [r["chunk"]["id"] for r in out] == [c.id for c in chunks]
-    assert all(r["chunk"]["suggestions"][0]["answer"] in r["chunk"]["text"] for r in out)
+    out = GenerateQA(FakeBackend(script, max_concurrency=3))(jobs)
+    assert [c.id for c in out] == [c.id for c in chunks]
+    assert all(c.suggestions[0].answer in c.text for c in out)

@@ -182,10 +182,7 @@ class GenerateQA:
         for _, chunk in stream_with_retry(self.client, requests, read):
             yield chunk
 
-    def __call__(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Record form for cluster runners: ``{"document": str, "chunk": {...}}`` rows in,
-        the same rows with the chunk filled in out (input order kept)."""
-        jobs = [ChunkJob(r["document"], Chunk.model_validate(r["chunk"])) for r in records]
+    def __call__(self, jobs: Sequence[ChunkJob]) -> list[Chunk]:
+        """Batch form for cluster stages: :meth:`stream`'s chunks in input order."""
         done = {c.id: c for c in self.stream(jobs)}
-        return [{**r, "chunk": done[j.chunk.id].model_dump(mode="json")}
-                for r, j in zip(records, jobs, strict=True)]
+        return [done[job.chunk.id] for job in jobs]

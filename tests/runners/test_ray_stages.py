@@ -23,13 +23,16 @@ from qaforge.llm.fake import FakeBackend
 from qaforge.llm.openai import OpenAIClient
 from qaforge.llm.openai import from_settings as openai_client
 from qaforge.records import GeneratorInfo
-from qaforge.runners.stages import (
-    STATS_KEY,
-    ChunkRecords,
-    ClientSpec,
-    GenerateRecords,
-    extract_records,
+from qaforge.runners.stage_records import (
+    ChunkedDocument,
+    ChunkTask,
+    Extracted,
+    ExtractFailed,
+    PdfTask,
+    from_json,
+    to_json,
 )
+from qaforge.runners.stages import ChunkRecords, ClientSpec, GenerateRecords, extract_records
 from qaforge.suggestions import load_suggestions
 from qaforge.testing import FakeOpenAIServer
 from qaforge.workspace import Prepared, plan_document, prepare_document, store_document
@@ -38,67 +41,72 @@ FAKE = LLMSettings(backend="fake")
 INFO = GeneratorInfo(backend="fake", model="fake-model", prompt="qa/v1")
 
 
-def pdf_record(pdf: Path, settled: list[str] | None = None) -> dict[str, object]:
-    return {"kind": "pdf", "pdf": str(pdf), "file": pdf.stem + "_suggestions.json",
-            "settled": settled or []}
+def pdf_record(pdf: Path, settled: list[str] | None = None) -> PdfTask:
+    return PdfTask(pdf=str(pdf), file=pdf.stem + "_suggestions.json", settled=settled or [])
 
 
 def test_extract_then_chunk_records_equal_the_direct_calls(tmp_path: Path) -> None:
     pdf = pdfgen.headings_pdf(tmp_path, outline=False)
     [extracted] = extract_records([pdf_record(pdf)])
-    assert extracted["kind"] == "extracted"
+    assert isinstance(extracted, Extracted)
     stage = ChunkRecords(ClientSpec.of(FakeBackend(), FAKE), max_tokens=60, min_tokens=10)
     document, *chunk_rows = stage([extracted])
 
     direct = chunk_document(extract_pdf(pdf), max_tokens=60,
                             count_tokens=FakeBackend().count_tokens, min_tokens=10)
     assert len(direct) >= 3  # the fan-out is real
-    assert document["kind"] == "document" and document["todo"] == len(direct)
-    assert document["chunks"] == [c.model_dump(mode="json") for c in direct]
-    assert [r["chunk"] for r in chunk_rows] == document["chunks"]
-    assert {r["document"] for r in chunk_rows} == {pdf.name}
-    assert json.loads(json.dumps(document)) == document  # JSON-safe for the cluster
+    assert isinstance(document, ChunkedDocument) and document.todo == len(direct)
+    assert document.chunks == direct
+    assert all(isinstance(r, ChunkTask) for r in chunk_rows)
+    assert [r.chunk for r in chunk_rows] == document.chunks  # type: ignore[union-attr]
+    assert {r.document for r in chunk_rows} == {pdf.name}  # type: ignore[union-attr]
+    for record in (extracted, document, *chunk_rows):  # what travels: JSON, same record back
+        assert from_json(to_json(record)) == record
+        assert json.loads(to_json(record))["kind"] == record.kind
 
 
 def test_chunk_stage_lists_settled_chunks_but_does_not_send_them(tmp_path: Path) -> None:
     pdf = pdfgen.headings_pdf(tmp_path, outline=False)
     [extracted] = extract_records([pdf_record(pdf)])
+    assert isinstance(extracted, Extracted)
     stage = ChunkRecords(ClientSpec.of(FakeBackend(), FAKE), max_tokens=60, min_tokens=10)
     first, *rows = stage([extracted])
-    settled = [rows[0]["chunk"]["id"], rows[2]["chunk"]["id"]]
-    document, *rest = stage([{**extracted, "settled": settled}])
-    assert document["chunks"] == first["chunks"] and document["todo"] == len(rows) - 2
-    assert [r["chunk"]["id"] for r in rest] == [r["chunk"]["id"] for r in rows
-                                                 if r["chunk"]["id"] not in settled]
+    ids = [r.chunk.id for r in rows if isinstance(r, ChunkTask)]
+    settled = [ids[0], ids[2]]
+    document, *rest = stage([extracted.model_copy(update={"settled": settled})])
+    assert isinstance(first, ChunkedDocument) and isinstance(document, ChunkedDocument)
+    assert document.chunks == first.chunks and document.todo == len(rows) - 2
+    assert [r.chunk.id for r in rest if isinstance(r, ChunkTask)] == [
+        i for i in ids if i not in settled]
 
 
 def test_extract_stage_reports_a_broken_pdf_and_goes_on(tmp_path: Path) -> None:
     good = pdfgen.table_pdf(tmp_path)
     broken = pdfgen.truncated_pdf(tmp_path)
     out = extract_records([pdf_record(broken), pdf_record(good)])
-    assert [r["kind"] for r in out] == ["failed", "extracted"]
-    assert str(out[0]["error"]).startswith("truncated.pdf: ")
-    assert "\n" not in str(out[0]["error"])
+    assert [r.kind for r in out] == ["failed", "extracted"]
+    assert isinstance(out[0], ExtractFailed)
+    assert out[0].error.startswith("truncated.pdf: ") and "\n" not in out[0].error
 
 
 def test_generate_records_equal_generate_qa_and_pass_other_records(tmp_path: Path) -> None:
     pdf = pdfgen.two_column_pdf(tmp_path)
     chunks = chunk_document(extract_pdf(pdf), max_tokens=80, count_tokens=lambda t: len(t) // 4)
-    rows = [{"kind": "chunk", "file": "f.json", "document": pdf.name,
-             "chunk": c.model_dump(mode="json")} for c in chunks]
-    marker = {"kind": "document", "file": "f.json"}
+    rows = [ChunkTask(file="f.json", document=pdf.name, chunk=c) for c in chunks]
+    marker = ChunkedDocument(file="f.json", pdf=str(pdf), pages=1, warnings=[], chunks=[],
+                             todo=0)
     stage = GenerateRecords(ClientSpec.of(FakeBackend(), FAKE), pairs_per_chunk=2,
                             prompt=GenerateQA(FakeBackend()).prompt)
     out = stage([rows[0], marker, *rows[1:]])
     assert out[1] == marker
-    generated = [r for r in out if r["kind"] == "chunk"]
-    stats = generated[0].pop(STATS_KEY)
-    assert stats["completion_tokens"] > 0 and stats["prompt_tokens"] > 0
+    generated = [r for r in out if isinstance(r, ChunkTask)]
+    stats = generated[0].stats
+    assert stats and stats["completion_tokens"] > 0 and stats["prompt_tokens"] > 0
+    assert all(r.stats is None for r in generated[1:])
     expected = list(GenerateQA(FakeBackend(), pairs_per_chunk=2).stream(
         [ChunkJob(pdf.name, c) for c in chunks]))
-    by_id = {c.id: c.model_dump(mode="json") for c in expected}
-    assert [r["chunk"] for r in generated] == [by_id[c.id] for c in chunks]
-    assert all(r["chunk"]["state"] == "generated" for r in generated)
+    by_id = {c.id: c for c in expected}
+    assert [r.chunk for r in generated] == [by_id[c.id] for c in chunks]
 
 
 def test_client_spec_rebuilds_the_drivers_openai_client_on_a_worker() -> None:

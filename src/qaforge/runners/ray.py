@@ -46,14 +46,8 @@ from qaforge.runners.ray_support import (
     require_ray,
     run_error,
 )
-from qaforge.runners.stages import (
-    STATS_KEY,
-    ChunkRecords,
-    ClientSpec,
-    GenerateRecords,
-    Record,
-    extract_records,
-)
+from qaforge.runners.stage_records import ChunkedDocument, ChunkTask, ExtractFailed, PdfTask
+from qaforge.runners.stages import ChunkRecords, ClientSpec, GenerateRecords, extract_records
 from qaforge.suggestions import load_suggestions
 from qaforge.workspace import (
     DocumentPlan,
@@ -133,9 +127,9 @@ class _GenerateJob:
 
     # ------------------------------------------------------------------ driver steps
 
-    def _plan(self, pdfs: list[FoundPdf]) -> list[Record]:
+    def _plan(self, pdfs: list[FoundPdf]) -> list[PdfTask]:
         """Decide per PDF; returns the ``pdf`` records that need extracting."""
-        records: list[Record] = []
+        records: list[PdfTask] = []
         for pdf, name, source in pdfs:
             plan = plan_document(pdf, output_path(self.driver.workdir, name), source)
             self.plans[name] = plan
@@ -144,45 +138,43 @@ class _GenerateJob:
                 if plan.done.status == "failed":
                     self.reporter.log(f"error: {plan.done.message}")
                 continue
-            records.append({"kind": "pdf", "pdf": str(pdf.resolve()), "file": name,
-                            "settled": []})
+            records.append(PdfTask(pdf=str(pdf.resolve()), file=name))
         return records
 
-    def _settle(self, records: list[Record]) -> None:
+    def _settle(self, records: list[PdfTask]) -> None:
         """For changed PDFs: the chunk ids their file already has done (after the journal
         landed), which the re-chunked document keeps and need not generate again."""
         for record in records:
-            plan = self.plans[record["file"]]
+            plan = self.plans[record.file]
             if plan.existing is None:
                 continue
             try:
                 chunks = load_suggestions(plan.path).data.chunks
             except JsonFileError:
                 chunks = plan.existing.chunks
-            record["settled"] = self.driver.settled(record["file"], chunks)
+            record.settled = self.driver.settled(record.file, chunks)
 
-    def _pending_chunks(self) -> list[Record]:
-        """``chunk`` records for the waiting chunks of files that need no extraction."""
-        records: list[Record] = []
+    def _pending_chunks(self) -> list[ChunkTask]:
+        """Tasks for the waiting chunks of files that need no extraction."""
+        records: list[ChunkTask] = []
         for name, plan in self.plans.items():
             if plan.done is None or plan.done.status != "unchanged":
                 continue
             jobs = self.driver.queue_file(name, plan.path)
             self.stored.add(name)
-            records.extend({"kind": "chunk", "file": name, "document": job.document,
-                            "chunk": job.chunk.model_dump(mode="json")} for job in jobs)
+            records.extend(ChunkTask(file=name, document=job.document, chunk=job.chunk)
+                           for job in jobs)
         return records
 
-    def _execute(self, ray: Any, to_extract: list[Record], pending: list[Record],
+    def _execute(self, ray: Any, to_extract: list[PdfTask], pending: list[ChunkTask],
                  started: float) -> None:
         ds = self._pipeline(ray, to_extract, pending)
         extracted = 0
         try:
             for record in iter_records(ds):
-                kind = record.get("kind")
-                if kind == "chunk":
+                if isinstance(record, ChunkTask):
                     self._generated(record)
-                elif kind in ("document", "failed"):
+                elif isinstance(record, ChunkedDocument | ExtractFailed):
                     self._document(record)
                     extracted += 1
                     if extracted == len(to_extract):
@@ -190,7 +182,7 @@ class _GenerateJob:
         except ray.exceptions.RayError as exc:
             raise run_error(exc) from exc
 
-    def _pipeline(self, ray: Any, to_extract: list[Record], pending: list[Record]) -> Any:
+    def _pipeline(self, ray: Any, to_extract: list[PdfTask], pending: list[ChunkTask]) -> Any:
         workers = self.actors or self.spec.servers
         worker_spec = self.spec.split(workers)
         parts = []
@@ -200,7 +192,7 @@ class _GenerateJob:
                                         max_tokens=self.setup.budget,
                                         min_tokens=self.settings.min_chunk_tokens)
             parts.append(
-                dataset_of(ray, to_extract)
+                dataset_of(ray, list(to_extract))
                 .map_batches(apply_stage, batch_size=1, batch_format="pyarrow", num_cpus=1,
                              fn_kwargs={"stage": extract_records, "options": {
                                  "password": self.settings.password, "ocr": self.settings.ocr}})
@@ -209,7 +201,7 @@ class _GenerateJob:
                              compute=ray.data.ActorPoolStrategy(
                                  min_size=1, max_size=max(1, cpus // 2))))
         if pending:
-            parts.append(dataset_of(ray, pending))
+            parts.append(dataset_of(ray, list(pending)))
         ds = parts[0] if len(parts) == 1 else parts[0].union(*parts[1:])
         generator = functools.partial(GenerateRecords, worker_spec,
                                       pairs_per_chunk=self.settings.pairs_per_chunk,
@@ -219,42 +211,40 @@ class _GenerateJob:
             batch_size=BATCH_PER_SLOT * worker_spec.total_concurrency,
             num_cpus=LLM_ACTOR_CPUS, compute=ray.data.ActorPoolStrategy(size=workers))
 
-    def _document(self, record: Record) -> None:
+    def _document(self, record: ChunkedDocument | ExtractFailed) -> None:
         """An extracted PDF came back: write its suggestions file, release its chunks."""
-        name = record["file"]
+        name = record.file
         plan = self.plans[name]
-        if record["kind"] == "failed":
-            prepared = Prepared(plan.pdf, plan.path, "failed", message=record["error"])
+        if isinstance(record, ExtractFailed):
+            prepared = Prepared(plan.pdf, plan.path, "failed", message=record.error)
         else:
             try:
-                prepared = store_document(
-                    plan, pages=record["pages"], warnings=record["warnings"],
-                    chunks=[Chunk.model_validate(c) for c in record["chunks"]],
-                    generator=self.setup.info)
+                prepared = store_document(plan, pages=record.pages, warnings=record.warnings,
+                                          chunks=record.chunks, generator=self.setup.info)
             except (JsonFileError, ValueError, OSError) as exc:
                 prepared = Prepared(plan.pdf, plan.path, "failed",
                                     message=f"{plan.path}: {exc}")
         self.prepared[name] = prepared
         self.driver.report_prepared(prepared)
-        if prepared.status == "failed":
+        if isinstance(record, ExtractFailed) or prepared.status == "failed":
             self.waiting.pop(name, None)
             self.reporter.advance(1, status=plan.pdf.name)
             return
-        self.driver.stored(name, len(record["chunks"]), record["todo"])
+        self.driver.stored(name, len(record.chunks), record.todo)
         self.stored.add(name)
         for chunk in self.waiting.pop(name, []):
             self._land(name, chunk)
-        if record["todo"] == 0:
+        if record.todo == 0:
             self.reporter.advance(1, status=plan.pdf.name)
 
-    def _generated(self, record: Record) -> None:
+    def _generated(self, record: ChunkTask) -> None:
         summary = self.driver.summary
-        stats = record.get(STATS_KEY) or {}
-        summary.prompt_tokens += int(stats.get("prompt_tokens", 0))
-        summary.completion_tokens += int(stats.get("completion_tokens", 0))
-        chunk = Chunk.model_validate(record["chunk"])
+        stats = record.stats or {}
+        summary.prompt_tokens += stats.get("prompt_tokens", 0)
+        summary.completion_tokens += stats.get("completion_tokens", 0)
+        chunk = record.chunk
         # a chunk of a newly extracted document belongs to its record's file
-        for name in self.driver.generated(chunk, record["file"]):
+        for name in self.driver.generated(chunk, record.file):
             if name in self.stored:
                 self._land(name, chunk)
             elif self.prepared.get(name, None) is None:  # its document is still on its way

@@ -36,6 +36,7 @@ from qaforge.runners.ray_support import (
     BATCH_BLOCK_BYTES,
     BATCH_PER_SLOT,
     LLM_ACTOR_CPUS,
+    Stage,
     actor_stage,
     block_size,
     borrowed,
@@ -45,7 +46,8 @@ from qaforge.runners.ray_support import (
     require_ray,
     run_error,
 )
-from qaforge.runners.stages import STATS_KEY, ClientSpec, CorrectRecords, JudgeRecords, Record
+from qaforge.runners.stage_records import PairRow, StageRecord
+from qaforge.runners.stages import ClientSpec, CorrectRecords, JudgeRecords
 
 
 class CacheService:
@@ -171,9 +173,33 @@ class _RaySteps:
             min_grounding=self.settings.min_grounding, corrector=self.fixer))
 
     def _run(self, records: list[PairRecord], indices: list[int], name: str,
-             factory: Callable[[], Any]) -> StepCalls:
-        return StepCalls(**_run_stage(self.ray, records, indices, factory, self.spec,
-                                      self.workers, name, self.progress))
+             factory: Callable[[], Stage]) -> StepCalls:
+        """Send ``records[i]`` for ``i`` in ``indices`` through an actor pool; put the
+        results back in place. Returns the summed per-batch counters."""
+        totals = {"judge_calls": 0, "other_calls": 0, "failures": 0}
+        if not indices:
+            return StepCalls(**totals)
+        ray = self.ray
+        rows: list[StageRecord] = [PairRow(index=i, record=records[i]) for i in indices]
+        done = 0
+        try:
+            with block_size(ray, BATCH_BLOCK_BYTES):
+                ds = dataset_of(ray, rows).map_batches(
+                    actor_stage(factory), batch_format="pyarrow",
+                    batch_size=BATCH_PER_SLOT * self.spec.total_concurrency,
+                    num_cpus=LLM_ACTOR_CPUS,
+                    compute=ray.data.ActorPoolStrategy(size=self.workers))
+                for row in iter_records(ds):
+                    assert isinstance(row, PairRow)
+                    for key, value in (row.stats or {}).items():
+                        totals[key] = totals.get(key, 0) + value
+                    records[row.index] = row.record
+                    done += 1
+                    if self.progress:
+                        self.progress(name, done, len(indices))
+        except ray.exceptions.RayError as exc:
+            raise run_error(exc) from exc
+        return StepCalls(**totals)
 
 
 def _start_cache(ray: Any, workdir: Path) -> Any:
@@ -184,33 +210,3 @@ def _start_cache(ray: Any, workdir: Path) -> Any:
     actor = ray.remote(num_cpus=0)(CacheService).options(
         scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=False))
     return actor.remote(str(workdir.resolve() / CACHE_PATH))
-
-
-def _run_stage(ray: Any, records: list[PairRecord], indices: list[int],
-               factory: Callable[[], Any], spec: ClientSpec, workers: int, name: str,
-               progress: ProgressFn | None) -> dict[str, int]:
-    """Send ``records[i]`` for ``i`` in ``indices`` through an actor pool; put the results
-    back in place. Returns the summed per-batch counters."""
-    totals = {"judge_calls": 0, "other_calls": 0, "failures": 0}
-    if not indices:
-        return totals
-    rows: list[Record] = [{"index": i, "record": records[i].model_dump(mode="json")}
-                          for i in indices]
-    done = 0
-    try:
-        with block_size(ray, BATCH_BLOCK_BYTES):
-            ds = dataset_of(ray, rows).map_batches(
-                actor_stage(factory), batch_format="pyarrow",
-                batch_size=BATCH_PER_SLOT * spec.total_concurrency, num_cpus=LLM_ACTOR_CPUS,
-                compute=ray.data.ActorPoolStrategy(size=workers))
-            for row in iter_records(ds):
-                for key, value in (row.pop(STATS_KEY, None) or {}).items():
-                    totals[key] = totals.get(key, 0) + int(value)
-                records[row["index"]] = PairRecord.model_validate(row["record"])
-                done += 1
-                if progress:
-                    progress(name, done, len(indices))
-    except ray.exceptions.RayError as exc:
-        raise run_error(exc) from exc
-    return totals
-

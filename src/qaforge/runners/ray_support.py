@@ -1,14 +1,13 @@
 """Plumbing shared by the Ray runners: the optional import, the cluster session, and the
 adapter that lets a record stage run as a Ray Data ``map_batches`` function or actor.
 
-Records travel as one JSON string column: stage records are free-form (a chunk's
-``suggestions`` may be a list or a person's string), which Arrow's typed columns cannot
+Records (:mod:`qaforge.runners.stage_records`) travel as one JSON string column: a chunk's
+``suggestions`` may be a list or a person's string, which Arrow's typed columns cannot
 hold, and JSON keeps them exactly what the local runner sees.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
@@ -20,7 +19,7 @@ from typing import Any
 
 from qaforge.llm.base import BackendUnavailable, LLMClient
 from qaforge.runners import RayRunError
-from qaforge.runners.stages import Record
+from qaforge.runners.stage_records import StageRecord, from_json, to_json
 
 RAY_EXTRA_HINT = "the ray runner needs the ray extra: pip install 'qaforge[ray]'"
 COLUMN = "record"
@@ -29,7 +28,7 @@ STREAM_BLOCK_BYTES = 1
 BATCH_PER_SLOT = 4
 #: nominal CPU reservation of an LLM actor: it only waits on HTTP
 LLM_ACTOR_CPUS = 0.25
-Stage = Callable[[list[Record]], list[Record]]
+Stage = Callable[[list[StageRecord]], list[StageRecord]]
 
 
 def require_ray() -> Any:
@@ -148,20 +147,20 @@ def one_line(text: str) -> str:
 # ---------------------------------------------------------------------------- batches
 
 
-def to_table(records: list[Record]) -> Any:
+def to_table(records: list[StageRecord]) -> Any:
     import pyarrow as pa
 
-    return pa.table({COLUMN: pa.array([json.dumps(r, ensure_ascii=False) for r in records],
+    return pa.table({COLUMN: pa.array([to_json(r) for r in records],
                                       type=pa.large_string())})
 
 
-def from_table(table: Any) -> list[Record]:
-    return [json.loads(text) for text in table.column(COLUMN).to_pylist()]
+def from_table(table: Any) -> list[StageRecord]:
+    return [from_json(text) for text in table.column(COLUMN).to_pylist()]
 
 
-def dataset_of(ray: Any, records: list[Record]) -> Any:
+def dataset_of(ray: Any, records: list[StageRecord]) -> Any:
     """A Ray dataset holding ``records`` (one block per record, so work spreads at once)."""
-    rows = [{COLUMN: json.dumps(r, ensure_ascii=False)} for r in records]
+    rows = [{COLUMN: to_json(r)} for r in records]
     return ray.data.from_items(rows, override_num_blocks=max(1, len(rows)))
 
 
@@ -197,7 +196,7 @@ def _stage_name(factory: Callable[[], Stage]) -> str:
     return str(getattr(target, "__name__", "stage"))
 
 
-def iter_records(dataset: Any) -> Iterator[Record]:
+def iter_records(dataset: Any) -> Iterator[StageRecord]:
     """Stream a dataset's records to the driver as they are produced."""
     for batch in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
         yield from from_table(batch)

@@ -1,25 +1,15 @@
-"""Stages in record form: plain functions and small classes over lists of JSON-safe dicts.
+"""Stages in record form: plain functions and small classes over lists of typed records
+(:mod:`qaforge.runners.stage_records`).
 
 A cluster runner ships these to its workers and calls them on batches; nothing here knows
 which runner drives it. The work itself is the same code the local runner calls
 (:func:`~qaforge.extract.extract_pdf`, :func:`~qaforge.chunking.chunk_document`,
 :class:`~qaforge.generate.GenerateQA`, :class:`~qaforge.refine.judge.Judge`,
-:class:`~qaforge.refine.correct.Corrector`); these wrappers only convert records.
-
-Records carry a ``kind``:
-
-* ``pdf``: ``{"pdf": path, "file": suggestions file name, "settled": [chunk ids]}``, the
-  input of :func:`extract_records`;
-* ``extracted``: the same plus ``"document"`` (a :class:`~qaforge.records.Document`);
-* ``failed``: the same plus ``"error"`` (one line naming the file);
-* ``document``: a chunked PDF, ``{"file", "pdf", "pages", "warnings", "chunks", "todo"}``;
-  its chunks are all listed (the driver writes the suggestions file from it), ``todo`` says
-  how many of them follow as ``chunk`` records;
-* ``chunk``: ``{"file", "document": PDF name, "chunk": {...}}``, the input and output of
-  :class:`GenerateRecords`.
+:class:`~qaforge.refine.correct.Corrector`); these wrappers only convert records. A record
+of a kind a stage does not take passes through it unchanged.
 
 Refine stages (:class:`JudgeRecords`, :class:`CorrectRecords`) take and return
-``{"index": position, "record": PairRecord}`` rows; the driver puts them back in place.
+:class:`~qaforge.runners.stage_records.PairRow`; the driver puts them back in place.
 
 Stages holding an LLM client are classes built from a :class:`ClientSpec`, a picklable
 description of the client that every worker turns into its own connection.
@@ -31,23 +21,27 @@ import dataclasses
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from qaforge.chunking import chunk_document
 from qaforge.config import LLMSettings
-from qaforge.generate import GenerateQA
+from qaforge.generate import ChunkJob, GenerateQA
 from qaforge.llm import make_client
 from qaforge.llm.base import LLMClient, WorkerRecipe
 from qaforge.prompts import PromptTemplate
-from qaforge.records import Chunk, Document
+from qaforge.records import Chunk
 from qaforge.refine.cache import ReplyStore
 from qaforge.refine.correct import Corrector
 from qaforge.refine.judge import Judge
 from qaforge.refine.record import PairRecord
-
-Record = dict[str, Any]
-#: key of the per-batch counters (tokens, calls) an LLM stage adds to one record it returns
-STATS_KEY = "_stats"
+from qaforge.runners.stage_records import (
+    ChunkedDocument,
+    ChunkTask,
+    Extracted,
+    ExtractFailed,
+    PairRow,
+    PdfTask,
+    StageRecord,
+)
 
 
 @dataclass(frozen=True)
@@ -100,30 +94,31 @@ class ClientSpec:
 # ---------------------------------------------------------------------------- stage 1
 
 
-def extract_records(records: list[Record], *, password: str = "", ocr: bool = False
-                    ) -> list[Record]:
-    """Stage: ``pdf`` records in, ``extracted`` (or ``failed``) records out."""
+def extract_records(records: list[StageRecord], *, password: str = "", ocr: bool = False
+                    ) -> list[StageRecord]:
+    """Stage: :class:`PdfTask` records in, :class:`Extracted` (or :class:`ExtractFailed`)
+    records out."""
     from qaforge.extract import ExtractionError, extract_pdf
 
-    out: list[Record] = []
+    out: list[StageRecord] = []
     for record in records:
-        if record.get("kind") != "pdf":
+        if not isinstance(record, PdfTask):
             out.append(record)
             continue
+        task = record.model_dump(exclude={"kind"})
         try:
-            document = extract_pdf(Path(record["pdf"]), password=password or None, ocr=ocr)
+            document = extract_pdf(Path(record.pdf), password=password or None, ocr=ocr)
         except ExtractionError as exc:
-            out.append({**record, "kind": "failed", "error": str(exc)})
+            out.append(ExtractFailed(**task, error=str(exc)))
             continue
-        out.append({**record, "kind": "extracted",
-                    "document": document.model_dump(mode="json")})
+        out.append(Extracted(**task, document=document))
     return out
 
 
 class ChunkRecords:
-    """Stage: ``extracted`` records in; per PDF one ``document`` record and its ``chunk``
-    records out (a fan-out). Chunk ids listed in ``settled`` are not sent on: the suggestions
-    file already has them done."""
+    """Stage: :class:`Extracted` records in; per PDF one :class:`ChunkedDocument` and its
+    :class:`ChunkTask` records out (a fan-out). Chunk ids listed in ``settled`` are not sent
+    on: the suggestions file already has them done."""
 
     def __init__(self, spec: ClientSpec, *, max_tokens: int, min_tokens: int) -> None:
         self.client = spec.build()
@@ -131,24 +126,23 @@ class ChunkRecords:
         self.max_tokens = max_tokens
         self.min_tokens = min_tokens
 
-    def __call__(self, records: list[Record]) -> list[Record]:
-        out: list[Record] = []
+    def __call__(self, records: list[StageRecord]) -> list[StageRecord]:
+        out: list[StageRecord] = []
         for record in records:
-            if record.get("kind") != "extracted":
+            if not isinstance(record, Extracted):
                 out.append(record)
                 continue
-            document = Document.model_validate(record["document"])
+            document = record.document
             chunks = chunk_document(document, max_tokens=self.max_tokens,
                                     count_tokens=self.count, min_tokens=self.min_tokens)
-            settled = set(record.get("settled") or ())
+            settled = set(record.settled)
             todo: dict[str, Chunk] = {c.id: c for c in chunks if c.id not in settled}
-            pdf_name = Path(record["pdf"]).name
-            out.append({"kind": "document", "file": record["file"], "pdf": record["pdf"],
-                        "pages": document.pages, "warnings": list(document.warnings),
-                        "chunks": [c.model_dump(mode="json") for c in chunks],
-                        "todo": len(todo)})
-            out.extend({"kind": "chunk", "file": record["file"], "document": pdf_name,
-                        "chunk": c.model_dump(mode="json")} for c in todo.values())
+            pdf_name = Path(record.pdf).name
+            out.append(ChunkedDocument(file=record.file, pdf=record.pdf, pages=document.pages,
+                                       warnings=list(document.warnings), chunks=chunks,
+                                       todo=len(todo)))
+            out.extend(ChunkTask(file=record.file, document=pdf_name, chunk=c)
+                       for c in todo.values())
         return out
 
     def close(self) -> None:
@@ -156,8 +150,8 @@ class ChunkRecords:
 
 
 class GenerateRecords:
-    """Stage: ``chunk`` records get their suggestions drafted; other records pass through.
-    Input order is kept."""
+    """Stage: :class:`ChunkTask` records get their suggestions drafted; other records pass
+    through. Input order is kept."""
 
     def __init__(self, spec: ClientSpec, *, pairs_per_chunk: int, prompt: PromptTemplate,
                  temperature: float = 0.0) -> None:
@@ -165,19 +159,20 @@ class GenerateRecords:
         self.generate = GenerateQA(self.client, pairs_per_chunk=pairs_per_chunk, prompt=prompt,
                                    temperature=temperature)
 
-    def __call__(self, records: list[Record]) -> list[Record]:
-        wanted = [i for i, r in enumerate(records) if r.get("kind") == "chunk"]
+    def __call__(self, records: list[StageRecord]) -> list[StageRecord]:
+        wanted = [(i, r) for i, r in enumerate(records) if isinstance(r, ChunkTask)]
         if not wanted:
             return records
         usage = self.client.usage
         before = (usage.prompt_tokens, usage.completion_tokens)
-        done = self.generate([records[i] for i in wanted])
+        done = self.generate([ChunkJob(r.document, r.chunk) for _, r in wanted])
         out = list(records)
-        for i, record in zip(wanted, done, strict=True):
-            out[i] = record
-        out[wanted[0]] = {**out[wanted[0]], STATS_KEY: {
+        for (i, record), chunk in zip(wanted, done, strict=True):
+            out[i] = record.model_copy(update={"chunk": chunk})
+        first = wanted[0][0]
+        out[first] = out[first].model_copy(update={"stats": {
             "prompt_tokens": usage.prompt_tokens - before[0],
-            "completion_tokens": usage.completion_tokens - before[1]}}
+            "completion_tokens": usage.completion_tokens - before[1]}})
         return out
 
     def close(self) -> None:
@@ -192,8 +187,8 @@ def _usage_failures(clients: list[LLMClient]) -> int:
 
 
 class _RefineStage:
-    """Shared plumbing: indexed ``{"index": int, "record": PairRecord}`` rows in and out,
-    with this batch's counters on the first row out (:data:`STATS_KEY`)."""
+    """Shared plumbing: :class:`PairRow` records in and out, with this batch's counters in
+    ``stats`` of the first row out."""
 
     def __init__(self, judge: ClientSpec, cache: ReplyStore | None, *,
                  accept_threshold: float, advisory: bool,
@@ -213,18 +208,16 @@ class _RefineStage:
         """Do the step on ``records`` in place; returns model calls made besides judging."""
         raise NotImplementedError
 
-    def __call__(self, rows: list[Record]) -> list[Record]:
-        records = [PairRecord.model_validate(row["record"]) for row in rows]
+    def __call__(self, rows: list[StageRecord]) -> list[StageRecord]:
+        pairs = [row for row in rows if isinstance(row, PairRow)]
         judge_calls = self.judge.calls
         failures = _usage_failures(self.clients)
-        other_calls = self.run(records)
-        stats = {"judge_calls": self.judge.calls - judge_calls, "other_calls": other_calls,
-                 "failures": _usage_failures(self.clients) - failures}
-        out = [{"index": row["index"], "record": record.model_dump(mode="json")}
-               for row, record in zip(rows, records, strict=True)]
-        if out:
-            out[0][STATS_KEY] = stats
-        return out
+        other_calls = self.run([row.record for row in pairs])  # in place
+        if pairs:
+            pairs[0].stats = {"judge_calls": self.judge.calls - judge_calls,
+                              "other_calls": other_calls,
+                              "failures": _usage_failures(self.clients) - failures}
+        return rows
 
     def close(self) -> None:
         for client in self.clients:
