@@ -246,6 +246,8 @@ def replace_checked(path: Path | str, data: bytes, based_on: Snapshot) -> str:
                 os.link(tmp, path)
             except FileExistsError as exc:
                 raise StaleRevisionError(path, None, file_revision(path)) from exc
+            except OSError:  # a file system without hard links: checked just above
+                os.replace(tmp, path)
             return revision_of_bytes(data)
         if not _exchange(tmp, path):
             _replace_keeping_aside(path, tmp, based_on)
@@ -268,7 +270,11 @@ def _replace_keeping_aside(path: Path, tmp: str, based_on: Snapshot) -> None:
     """Without an atomic swap: link the current file aside, replace, then check what was
     linked aside; a save that landed in between is put back."""
     aside = f"{tmp}.old"
-    os.link(path, aside)
+    try:
+        os.link(path, aside)
+    except OSError:  # a file system without hard links: checked just before, replace
+        os.replace(tmp, path)
+        return
     try:
         os.replace(tmp, path)
         if not _holds(Path(aside), based_on):

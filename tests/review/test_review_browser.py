@@ -235,6 +235,22 @@ def test_convert_hand_written_text_and_undo(page: Any, write_doc: WriteDoc) -> N
     eventually(lambda: on_disk(notes)["chunks"][0]["suggestions"] == SEED_TEXT)
 
 
+def test_read_only_document_says_why_and_is_not_rewritten(page: Any, manual: Path) -> None:
+    doc = on_disk(manual)
+    doc["chunks"].append("a chunk a person typed as a string")
+    manual.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    before = manual.read_bytes()
+    page.reload()
+    page.wait_for_selector("body[data-ready='1'] #read-only-note")
+    note = page.inner_text("#read-only-note")
+    assert "Read-only" in note and "[chunks[3]]" in note and "a chunk must be a JSON object" in note
+    flag = page.locator(".flag.warn").first
+    assert "chunks[3]" in (flag.get_attribute("title") or "")
+    Keys(page).press("a")
+    page.wait_for_selector("body[data-busy='0']")
+    assert manual.read_bytes() == before
+
+
 def test_screenshot_artifact(page: Any, manual: Path) -> None:
     keys = Keys(page)
     keys.press("a", "j")

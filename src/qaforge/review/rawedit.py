@@ -136,8 +136,8 @@ def object_edits(text: str, start: int, end: int, old: dict[str, Any],
             continue
         if key in found:
             member = found[key]
-            edits.append(Edit(member.value_start, member.value_end,
-                              _dump(value, _line_indent(text, member.value_start), step)))
+            indent = None if outer is None else _line_indent(text, member.value_start)
+            edits.append(Edit(member.value_start, member.value_end, _dump(value, indent, step)))
         else:
             edits.append(_insert_member(text, found, start, end, key, value, inner, step))
     ordered = sorted(found.items(), key=lambda pair: pair[1].key_start)
