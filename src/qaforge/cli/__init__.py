@@ -24,7 +24,8 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from qaforge.cli import export, generate, models, refine, review, run
+    from qaforge.cli import eval as eval_cli
+    from qaforge.cli import export, generate, models, quiz, refine, review, run
 
     cli.add_command(generate.command)
     cli.add_command(run.command)
@@ -32,6 +33,8 @@ def _register() -> None:
     cli.add_command(refine.refine_command)
     cli.add_command(export.command)
     cli.add_command(models.command)
+    cli.add_command(quiz.command)
+    cli.add_command(eval_cli.command)
 
 
 _register()

@@ -40,6 +40,8 @@ def echo_pairs(request: ChatRequest) -> str:
     """
     prompt = request.messages[-1]["content"] if request.messages else ""
     props = (request.schema or {}).get("properties", {})
+    if request.tag.startswith("eval-answer:") or "items" in props or "correct" in props:
+        return _quiz_reply(prompt, props)
     if "label" in props:
         return json.dumps({"reason": "The answer is supported by the passage.", "clarity": 5,
                            "coherence": 5, "relevance": 5, "groundedness": 5, "label": "Clear"})
@@ -53,6 +55,34 @@ def echo_pairs(request: ChatRequest) -> str:
     pairs = [{"question": f"What is known about {' '.join(s.split()[:4])}?",
               "answer": s} for s in sentences]
     return json.dumps({"pairs": pairs})
+
+
+def _quiz_reply(prompt: str, props: dict[str, Any]) -> str:
+    """``qaforge quiz``/``eval`` requests: items from the passage's sentences (yes/no,
+    fill-in, short), grades that say "yes" when the reference is inside the answer, and
+    answers that know only what the passage in view says."""
+    passage = prompt.split("<passage>")[-1].split("</passage>")[0] if "<passage>" in prompt else ""
+    if "items" in props:
+        items = []
+        for i, sentence in enumerate(s.strip() for s in _SENTENCE.findall(passage)[:3]):
+            words = sentence.rstrip(".!?").split()
+            if i % 3 == 0:
+                items.append({"form": "yesno", "answer": "Yes", "evidence": sentence,
+                              "question": f"Is it true that {' '.join(words)}?"})
+            elif i % 3 == 1:
+                items.append({"form": "fill", "answer": words[-1], "evidence": sentence,
+                              "question": " ".join([*words[:-1], "____."])})
+            else:
+                items.append({"form": "short", "answer": " ".join(words[-3:]),
+                              "evidence": sentence,
+                              "question": f"What completes: {' '.join(words[:-3])} ...?"})
+        return json.dumps({"items": items})
+    if "correct" in props:
+        reference = re.search(r"Reference answer:\s*(.+)", prompt)
+        answer = prompt.split("<answer>")[-1].split("</answer>")[0].lower()
+        known = reference is not None and reference.group(1).strip().lower() in answer
+        return json.dumps({"correct": "yes" if known else "no", "reason": "fake grade"})
+    return f"Yes. {' '.join(passage.split())[:1500]}" if passage else "I do not know."
 
 
 class FakeBackend(LLMClient):
