@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import click
+from click.testing import CliRunner
 
 import qaforge
 from qaforge.cli import cli
@@ -64,3 +65,12 @@ def test_run_takes_every_flag_of_generate_and_refine() -> None:
         missing = all_options(stage) - run
         assert not missing, f"`run` lacks {sorted(missing)} of `{stage.name}`"
     assert "no-correct" in run
+
+
+def test_shell_completion_as_the_readme_documents_it() -> None:
+    readme = (SOURCE.parents[1] / "README.md").read_text(encoding="utf-8")
+    assert 'eval "$(_QAFORGE_COMPLETE=bash_source qaforge)"' in readme
+    done = CliRunner().invoke(cli, [], prog_name="qaforge", env={
+        "_QAFORGE_COMPLETE": "bash_complete", "COMP_WORDS": "qaforge run --no-c",
+        "COMP_CWORD": "2"})
+    assert done.exit_code == 0 and "plain,--no-correct" in done.output

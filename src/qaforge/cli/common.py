@@ -148,6 +148,15 @@ def one_writer(workdir: Path) -> Iterator[None]:
         lock.release()
 
 
+def require_suggestions(workdir: Path) -> None:
+    """Exit with one line when WORKDIR has no suggestions file yet (before a model starts)."""
+    from qaforge.suggestions import iter_suggestion_files, suggestions_dir
+
+    if next(iter_suggestion_files(workdir), None) is None:
+        fail(f"{suggestions_dir(workdir)}: no *_suggestions.json files; run `qaforge generate "
+             f"PDFS -o {workdir}` first")
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM (a scheduler preempting the job, ``kill``): unwinds like Ctrl-C, so the
     same clean-up runs and finished work is saved."""
@@ -166,6 +175,8 @@ def os_error_message(exc: OSError, workdir: Path | None = None) -> str:
     """One line naming the file and the cause of an ``OSError`` (disk full, read-only file
     system, a file where a folder should be, permission denied)."""
     names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
+    if not names and exc.strerror is None:  # raised with a message of its own
+        return str(exc) or type(exc).__name__
     cause = exc.strerror or str(exc) or type(exc).__name__
     hint = {errno.ENOSPC: "free some space and run the same command again; finished work "
                           "is kept",

@@ -19,6 +19,7 @@ from qaforge.cli.common import (
     llm_options,
     llm_overrides,
     output_options,
+    require_suggestions,
     runner_options,
     runner_overrides,
     settings_from,
@@ -175,6 +176,7 @@ def refine_command(workdir: Path, **params: Any) -> None:
     WORKDIR/cleaned_finetune.jsonl and WORKDIR/evaluation.json.
     """
     settings = refine_settings(params, workdir)
+    require_suggestions(workdir)
     with start_judge(settings) as judge:
         summary = refine_with(settings, workdir, judge)
     print_refine_summary(summary, workdir)
