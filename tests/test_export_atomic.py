@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from qaforge.export import export_dataset
+from qaforge.export import ExportError, export_dataset
 from qaforge.export import writer as writer_mod
 from qaforge.export.writer import recover
 
@@ -103,3 +103,13 @@ def test_kill_9_at_any_moment_never_mixes_two_exports(tmp_path: Path) -> None:
         assert now in (old, new), sorted(now)
         seen.add("old" if now == old else "new")
     assert "old" in seen  # at least one kill landed before the swap
+
+
+def test_a_folder_with_other_files_is_refused_and_left_alone(tmp_path: Path) -> None:
+    work = big_workdir(tmp_path / "work", 20)
+    export_dataset(work, split=0.5)
+    (work / "export" / "notes.txt").write_text("mine\n", encoding="utf-8")
+    before = snapshot(work / "export")
+    with pytest.raises(ExportError, match=r"also holds notes.txt, which an export would "):
+        export_dataset(work)
+    assert snapshot(work / "export") == before
