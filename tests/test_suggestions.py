@@ -239,3 +239,29 @@ def test_any_value_in_any_field_is_loaded_or_a_file_error(
             "question": "Changed by the page?", "status": "accepted"}}))
         again = load_suggestions(path).data.chunks[0].suggestions[0]
         assert (again.question, again.status) == ("Changed by the page?", "accepted")  # type: ignore[union-attr]
+
+
+def test_a_changed_pdf_reports_a_file_it_cannot_rewrite_and_goes_on(tmp_path: Path) -> None:
+    """generate merging a changed PDF into a file with an entry qaforge cannot keep (a
+    chunk typed as a string) reports that file as failed, leaves it as it is, and does not
+    stop the run."""
+    from qaforge.records import Document
+    from qaforge.workspace import prepare_document
+
+    pdf = tmp_path / "a.pdf"
+    pdf.write_bytes(b"%PDF-1.4 bytes that changed")
+    out = tmp_path / "output_json" / "a_suggestions.json"
+    data = sample(1)
+    data.source.file = "a.pdf"
+    write_suggestions(out, data)
+    raw = json.loads(out.read_text())
+    raw["chunks"].append("a chunk typed as a string")
+    out.write_text(json.dumps(raw, indent=2))
+    before = out.read_bytes()
+    document = Document(file="a.pdf", path=str(pdf), sha256="new", pages=1)
+    chunk = Chunk(id="c-new", pages=[1, 1], text="New text.")
+    prepared = prepare_document(pdf, out, extract=lambda _: document, chunk=lambda _: [chunk],
+                                generator=GeneratorInfo(backend="fake", model="m",
+                                                        prompt="qa/v1"))
+    assert prepared.status == "failed" and "chunks[1]" in prepared.message, prepared
+    assert out.read_bytes() == before

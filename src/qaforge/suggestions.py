@@ -66,6 +66,11 @@ class FileProblem:
         what = f" [{self.field}]" if self.field else ""
         return f"{self.path}{where}{what}: {self.message}"
 
+    def inside_file(self) -> str:
+        """The problem without the file's path: ``chunks[1] (line 40): message``."""
+        line = f" (line {self.line})" if self.line else ""
+        return f"{self.field or 'file'}{line}: {self.message}"
+
 
 @dataclass(slots=True)
 class LoadedSuggestions:
@@ -85,7 +90,7 @@ class LoadedSuggestions:
         if not blocking:
             return None
         more = f" (and {len(blocking) - 1} more)" if len(blocking) > 1 else ""
-        return f"{blocking[0]}{more}"
+        return f"{blocking[0].inside_file()}{more}"
 
 
 def suggestions_dir(workdir: Path) -> Path:

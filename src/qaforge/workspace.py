@@ -19,7 +19,7 @@ from typing import Literal
 
 from qaforge.discovery import FoundPdf as FoundPdf  # re-exported for the runners
 from qaforge.discovery import discover_pdfs as discover_pdfs
-from qaforge.errors import QaforgeError
+from qaforge.errors import InputError, QaforgeError
 from qaforge.fileio import JsonFileError, sha256_file
 from qaforge.records import (
     Chunk,
@@ -214,7 +214,10 @@ def store_document(plan: DocumentPlan, *, pages: int, chunks: list[Chunk],
         current.source = source
         return stale
 
-    _, stale = update_suggestions(out_path, change)
+    try:
+        _, stale = update_suggestions(out_path, change)
+    except InputError as exc:  # entries qaforge cannot keep: the person's file stays as is
+        return Prepared(pdf, out_path, "failed", message=str(exc))
     note = f"{pdf.name}: the PDF changed since its suggestions were made; re-chunked"
     if stale:
         note += (f", kept {stale} reviewed chunk(s) that are no longer in it (a person's pairs,"
