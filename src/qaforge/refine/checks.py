@@ -44,6 +44,14 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # scripts written without spaces: every character counts as a word
 _UNSPACED = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 MIN_QUESTION_CHARS = 10
+# what refine does per pair (fuzzy matching in checks, grounding and dedup) grows with the
+# product of lengths; these bound it. Larger pairs are flagged and skipped unchecked.
+MAX_QUESTION_CHARS = 2_000
+MAX_ANSWER_CHARS = 20_000
+MAX_CHUNK_CHARS = 200_000
+# "far longer than its passage": an answer may restate and connect, not outgrow it this much
+ANSWER_PASSAGE_FACTOR = 4
+ANSWER_PASSAGE_SLACK = 1_000
 QUESTION_MARKS = ("?", "\uff1f", "\u061f", "\u037e")  # ASCII, full-width, Arabic, Greek
 COPY_SIMILARITY = 0.9
 
@@ -86,12 +94,45 @@ def _is_copy(question: str, answer: str) -> bool:
     q, a = normalise(question), normalise(answer)
     if not q or not a:
         return False
-    return q == a or fuzz.ratio(q, a) >= COPY_SIMILARITY * 100
+    return q == a or fuzz.ratio(q, a, score_cutoff=COPY_SIMILARITY * 100) > 0
+
+
+def size_issue(question: str, answer: str, chunk_text: str) -> Issue | None:
+    """Why a pair is too large to check (and to train on), or ``None``.
+
+    Cheap (lengths only), so it runs before anything whose cost grows with the text.
+    """
+    def too_long(what: str, size: int, limit: str) -> str:
+        return f"the {what} is too long to check ({size:,} characters; {limit})"
+
+    if len(question) > MAX_QUESTION_CHARS:
+        return Issue(code="too_long", message=too_long(
+            "question", len(question), f"at most {MAX_QUESTION_CHARS:,}"))
+    if len(answer) > MAX_ANSWER_CHARS:
+        return Issue(code="too_long", target="answer", message=too_long(
+            "answer", len(answer), f"at most {MAX_ANSWER_CHARS:,}"))
+    if len(answer) > ANSWER_PASSAGE_FACTOR * len(chunk_text) + ANSWER_PASSAGE_SLACK:
+        return Issue(code="too_long", target="answer", message=too_long(
+            "answer", len(answer), f"far longer than its passage of {len(chunk_text):,}"))
+    if len(chunk_text) > MAX_CHUNK_CHARS:
+        return Issue(code="too_long", message=too_long(
+            "passage", len(chunk_text), f"at most {MAX_CHUNK_CHARS:,}"))
+    return None
 
 
 def check_questions(records: list[PairRecord]) -> list[PairRecord]:
-    """Step: record the form issues of every pair still in the running."""
+    """Step: record the form issues of every pair still in the running.
+
+    A pair too large to check (:func:`size_issue`) is skipped here with its reason, so no
+    later step spends time on it.
+    """
     for record in records:
-        if record.active:
-            record.issues = question_issues(record.question, record.answer)
+        if not record.active:
+            continue
+        oversized = size_issue(record.question, record.answer, record.chunk_text)
+        if oversized is not None:
+            record.issues = [oversized]
+            record.decision, record.reason = "skipped", f"not checked: {oversized.message}"
+            continue
+        record.issues = question_issues(record.question, record.answer)
     return records

@@ -5,6 +5,10 @@ whole pair (question + answer) is at least ``threshold`` similar (``rapidfuzz`` 
 within a document or across documents. Of a group the best pair is kept: one a person
 reviewed before a draft, then one without form issues, then the better grounded, then the
 first in file order. The others record which pair was kept and why they went.
+
+The fuzzy comparison costs the product of the two lengths, so it looks at the first
+``COMPARE_CHARS`` characters of each pair (all of nearly every pair); two longer pairs must
+also be of lengths that a whole-text match at ``threshold`` allows.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ if TYPE_CHECKING:
 #: the candidates and rapidfuzz confirms them
 EXACT_LIMIT = 3000
 _SHINGLE = 4
+#: characters of a (normalised) pair the fuzzy match compares: bounds each comparison
+COMPARE_CHARS = 2_000
 _NUM_PERM = 128
 
 
@@ -53,13 +59,15 @@ def deduplicate(records: list[PairRecord], threshold: float = 0.85,
         return records
     order = sorted(range(len(active)), key=lambda i: _preference(active[i], i))
     candidates = [active[i] for i in order]
-    texts = [normalise(f"{r.question} {r.answer}") for r in candidates]
+    full = [normalise(f"{r.question} {r.answer}") for r in candidates]
+    texts = [text[:COMPARE_CHARS] for text in full]
     cutoff = threshold * 100
     similar: Callable[[int, list[int]], tuple[int, float] | None]
     if len(candidates) <= exact_limit:
         similar = _matrix_matcher(texts, cutoff)
     else:
         similar = _lsh_matcher(texts, cutoff)
+    similar = _length_filtered(similar, [len(text) for text in full], cutoff)
     kept_by_question: dict[str, int] = {}
     kept: list[int] = []
     for index, record in enumerate(candidates):
@@ -85,6 +93,21 @@ def _mark(record: PairRecord, original: PairRecord, how: str) -> None:
     record.duplicate_of = original.pair_id
     record.reason = (f"{how} {original.pair_id}{where}; that one was preferred because "
                      f"{_why_kept(original, record)}")
+
+
+def _length_filtered(similar: Callable[[int, list[int]], tuple[int, float] | None],
+                     lengths: list[int], cutoff: float
+                     ) -> Callable[[int, list[int]], tuple[int, float] | None]:
+    """Only candidates whose whole lengths allow a ratio of ``cutoff`` (the match itself saw
+    only the first ``COMPARE_CHARS`` characters)."""
+    def possible(a: int, b: int) -> bool:
+        short, long = sorted((lengths[a], lengths[b]))
+        return long <= COMPARE_CHARS or 200 * short >= cutoff * (short + long)
+
+    def filtered(index: int, kept: list[int]) -> tuple[int, float] | None:
+        return similar(index, [k for k in kept if possible(index, k)])
+
+    return filtered
 
 
 def _matrix_matcher(texts: list[str], cutoff: float
@@ -146,12 +169,12 @@ def deduplicate_rewrites(records: list[PairRecord], threshold: float = 0.85) -> 
     """
     base = [r for r in records if r.decision == "kept"]
     questions = {normalise(r.final_question): r for r in base}
-    texts = [normalise(f"{r.final_question} {r.final_answer}") for r in base]
+    texts = [normalise(f"{r.final_question} {r.final_answer}")[:COMPARE_CHARS] for r in base]
     for record in records:
         if record.decision != "corrected":
             continue
         question = normalise(record.final_question)
-        text = normalise(f"{record.final_question} {record.final_answer}")
+        text = normalise(f"{record.final_question} {record.final_answer}")[:COMPARE_CHARS]
         original = questions.get(question)
         how = "its rewrite has the same question as"
         if original is None:

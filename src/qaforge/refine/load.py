@@ -20,7 +20,7 @@ from typing import Any
 from qaforge.errors import QaforgeError
 from qaforge.fileio import JsonFileError, parse_json_bytes
 from qaforge.records import Chunk, Suggestion
-from qaforge.refine.record import PairRecord
+from qaforge.refine.record import Issue, PairRecord
 from qaforge.refine.shapes import Shaped, shape
 from qaforge.safe_paths import safe_listing
 from qaforge.suggestions import (
@@ -30,6 +30,10 @@ from qaforge.suggestions import (
     parse_suggestions,
     suggestions_dir,
 )
+
+#: a person's free-text pairs of one chunk (``**Question 1:** ...``): parsing is linear but
+#: slow per character, so a pasted book is reported instead of parsed for minutes
+MAX_SUGGESTIONS_TEXT = 200_000
 
 
 @dataclass(slots=True)
@@ -140,6 +144,13 @@ def _text_records(text: str, chunk_id: str, base: dict[str, Any]) -> list[PairRe
 
     if not text.strip():
         return []
+    if len(text) > MAX_SUGGESTIONS_TEXT:  # parsing time grows with it: bounded like a pair
+        issue = Issue(code="too_long", target="answer", message=(
+            f"the suggestions text is too long to parse ({len(text):,} characters; at most "
+            f"{MAX_SUGGESTIONS_TEXT:,})"))
+        return [PairRecord(**base, pair_id=f"{chunk_id}-text", status="edited", origin="text",
+                           answer=text, issues=[issue], decision="skipped",
+                           reason=f"not checked: {issue.message}")]
     parsed = parse_pairs(text)
     if not parsed.pairs:
         why = parsed.error or "no question/answer pairs found"
