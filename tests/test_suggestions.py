@@ -265,3 +265,33 @@ def test_a_changed_pdf_reports_a_file_it_cannot_rewrite_and_goes_on(tmp_path: Pa
                                                         prompt="qa/v1"))
     assert prepared.status == "failed" and "chunks[1]" in prepared.message, prepared
     assert out.read_bytes() == before
+
+
+def test_generate_update_racing_a_hand_save_keeps_both(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A person saves right before generate's write is swapped in: the save is put back,
+    generate re-reads the file and applies its change on top of it."""
+    from qaforge import fileio
+
+    path = tmp_path / "a_suggestions.json"
+    write_suggestions(path, sample(2))
+    real_exchange = fileio._exchange
+    saved: list[bool] = []
+
+    def exchange_after_a_save(first: str | Path, second: str | Path) -> bool:
+        if not saved:
+            saved.append(True)
+            hand = path.read_text().replace('"Q0?"', '"Q0, edited by hand?"')
+            path.with_name("editor~").write_text(hand)
+            path.with_name("editor~").replace(path)
+        return real_exchange(first, second)
+
+    monkeypatch.setattr(fileio, "_exchange", exchange_after_a_save)
+
+    def generated(data: SuggestionsFile) -> None:
+        data.chunks[1].state = "failed"
+
+    update_suggestions(path, generated)
+    after = load_suggestions(path).data
+    assert after.chunks[0].suggestions[0].question == "Q0, edited by hand?"  # type: ignore[union-attr]
+    assert after.chunks[1].state == "failed"
