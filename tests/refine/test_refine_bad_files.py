@@ -9,6 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from refine_helpers import EIFFEL, NILE, chunk, pair, suggestions_doc, write_doc
 
+from qaforge.cli import cli
 from qaforge.cli.refine import refine_command
 
 SECRET = "The launch code is 0000 and nobody outside may read it."
@@ -93,3 +94,57 @@ def test_a_work_dir_reached_through_a_symlinked_parent_is_trusted(tmp_path: Path
     code, output, rows = _refine(tmp_path / "link" / "work")
     assert code == 0, output
     assert len(rows) == 1
+
+
+def _refined(workdir: Path) -> Path:
+    _good(workdir)
+    code, output, _ = _refine(workdir)
+    assert code == 0, output
+    return workdir
+
+
+def _export(workdir: Path, *extra: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["export", str(workdir), *extra])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.output.replace("\n", "")
+
+
+def test_export_refuses_a_dataset_leading_outside(tmp_path: Path) -> None:
+    workdir = _refined(tmp_path / "work")
+    outside = tmp_path / "outside.jsonl"
+    outside.write_text(json.dumps({"messages": [
+        {"role": "user", "content": "What is the launch code?"},
+        {"role": "assistant", "content": SECRET}]}) + "\n", encoding="utf-8")
+    (workdir / "cleaned_finetune.jsonl").unlink()
+    (workdir / "cleaned_finetune.jsonl").symlink_to(outside)
+    code, output = _export(workdir)
+    assert code == 2
+    assert "cleaned_finetune.jsonl: resolves outside the work dir" in output
+    assert not (workdir / "export").exists()
+
+
+def test_export_skips_an_evaluation_and_sources_leading_outside(tmp_path: Path) -> None:
+    workdir = _refined(tmp_path / "work")
+    secret = _outside_file(tmp_path)
+    (workdir / "output_json" / "leak_suggestions.json").symlink_to(secret)
+    (workdir / "evaluation.json").unlink()
+    (workdir / "evaluation.json").symlink_to(secret)
+    code, output = _export(workdir)
+    assert code == 0, output
+    assert "evaluation.json: resolves outside the work dir" in output
+    assert "leak_suggestions.json: resolves outside the work dir" in output
+    card = (workdir / "export" / "README.md").read_text(encoding="utf-8")
+    assert "secret.pdf" not in card and "good.pdf" in card
+
+
+def test_export_refuses_a_default_output_folder_leading_outside(tmp_path: Path) -> None:
+    workdir = _refined(tmp_path / "work")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (workdir / "export").symlink_to(elsewhere)
+    code, output = _export(workdir)
+    assert code == 2
+    assert "export: resolves outside the work dir" in output
+    assert list(elsewhere.iterdir()) == []
+    code, output = _export(workdir, "-o", str(elsewhere))  # a folder the user names is theirs
+    assert code == 0, output

@@ -26,6 +26,7 @@ from qaforge.export.trainers import (
 from qaforge.export.writer import check_output, recover, write_folder
 from qaforge.fileio import read_json
 from qaforge.refine.report import DATASET_NAME, EVALUATION_NAME
+from qaforge.safe_paths import refusal, require_inside, safe_listing
 
 TRAIN_NAME = "train.jsonl"
 VALIDATION_NAME = "validation.jsonl"
@@ -60,13 +61,16 @@ def export_dataset(workdir: Path, *, fmt: ExportFormat = "messages",
     if fmt not in CONVERTERS:
         raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     workdir = Path(workdir)
-    output = Path(output) if output is not None else workdir / "export"
-    conversations = read_dataset(workdir / DATASET_NAME)
+    output = Path(output) if output is not None else require_inside(
+        workdir, workdir / "export", "not written")  # a folder the user named is theirs
+    conversations = read_dataset(require_inside(workdir, workdir / DATASET_NAME))
     if not conversations:
         raise ExportError(f"{workdir / DATASET_NAME} has no rows: nothing to export (did "
                           "`qaforge refine` keep any pair? see evaluation.json)")
     evaluation_path = workdir / EVALUATION_NAME
-    evaluation = read_json(evaluation_path) if evaluation_path.is_file() else None
+    refused = [line for line in [refusal(workdir, evaluation_path)] if line]
+    evaluation = (read_json(evaluation_path) if evaluation_path.is_file() and not refused
+                  else None)
     recover(output)
     check_output(output, OUR_FILES)
 
@@ -85,7 +89,7 @@ def export_dataset(workdir: Path, *, fmt: ExportFormat = "messages",
     configs = {LLAMAFACTORY_NAME: llamafactory_config(fmt, split_files, has_system),
                AXOLOTL_NAME: axolotl_config(fmt, split_files)}
     files.update({name: text for name, text in configs.items() if text is not None})
-    documents = source_documents(workdir)
+    documents = source_documents(workdir, refused)
     info = CardInfo(fmt=fmt, files=split_files,
                     counts={side: len(rows) for side, rows in sides.items()},
                     split=split, seed=seed, split_by=mode, has_system=has_system,
@@ -99,14 +103,20 @@ def export_dataset(workdir: Path, *, fmt: ExportFormat = "messages",
     write_folder(output, files)
     return ExportResult(fmt, output, len(sides["train"]), len(sides.get("validation", [])),
                         [output / name for name in files], mode,
-                        [] if license.strip() else [NO_LICENSE_WARNING])
+                        refused + ([] if license.strip() else [NO_LICENSE_WARNING]))
 
 
-def source_documents(workdir: Path) -> list[dict[str, Any]]:
+def source_documents(workdir: Path, refused: list[str] | None = None
+                     ) -> list[dict[str, Any]]:
     """The ``source`` block of every readable suggestions file (name, sha256, pages, and
-    ``language`` where a file records it), sorted by name."""
+    ``language`` where a file records it), sorted by name. Files that lead outside the work
+    dir are not read: one line each goes to ``refused``."""
     out = []
-    for path in sorted((workdir / "output_json").glob("*_suggestions.json")):
+    folder = workdir / "output_json"
+    listing = safe_listing(workdir, folder, sorted(folder.glob("*_suggestions.json")))
+    if refused is not None:
+        refused.extend(listing.lines)
+    for path in listing.files:
         try:
             source = read_json(path).get("source")
         except (JsonFileError, OSError, AttributeError):
