@@ -35,13 +35,12 @@ from qaforge.progress import Reporter, SilentReporter
 from qaforge.records import Chunk
 from qaforge.runners.driver import GenerateDriver, GenerateSetup, GenerateSummary
 from qaforge.runners.ray_support import (
-    BATCH_PER_SLOT,
-    LLM_ACTOR_CPUS,
     actor_stage,
     apply_stage,
     borrowed,
     dataset_of,
     iter_records,
+    llm_actor_pool,
     ray_session,
     require_ray,
     run_error,
@@ -206,10 +205,8 @@ class _GenerateJob:
         generator = functools.partial(GenerateRecords, worker_spec,
                                       pairs_per_chunk=self.settings.pairs_per_chunk,
                                       prompt=self.setup.prompt)
-        return ds.map_batches(
-            actor_stage(generator), batch_format="pyarrow",
-            batch_size=BATCH_PER_SLOT * worker_spec.total_concurrency,
-            num_cpus=LLM_ACTOR_CPUS, compute=ray.data.ActorPoolStrategy(size=workers))
+        return llm_actor_pool(ray, ds, generator, workers=workers,
+                              slots=worker_spec.total_concurrency)
 
     def _document(self, record: ChunkedDocument | ExtractFailed) -> None:
         """An extracted PDF came back: write its suggestions file, release its chunks."""

@@ -34,14 +34,12 @@ from qaforge.refine.record import PairRecord
 from qaforge.refine.report import RefineSummary
 from qaforge.runners.ray_support import (
     BATCH_BLOCK_BYTES,
-    BATCH_PER_SLOT,
-    LLM_ACTOR_CPUS,
     Stage,
-    actor_stage,
     block_size,
     borrowed,
     dataset_of,
     iter_records,
+    llm_actor_pool,
     ray_session,
     require_ray,
     run_error,
@@ -184,11 +182,8 @@ class _RaySteps:
         done = 0
         try:
             with block_size(ray, BATCH_BLOCK_BYTES):
-                ds = dataset_of(ray, rows).map_batches(
-                    actor_stage(factory), batch_format="pyarrow",
-                    batch_size=BATCH_PER_SLOT * self.spec.total_concurrency,
-                    num_cpus=LLM_ACTOR_CPUS,
-                    compute=ray.data.ActorPoolStrategy(size=self.workers))
+                ds = llm_actor_pool(ray, dataset_of(ray, rows), factory, workers=self.workers,
+                                    slots=self.spec.total_concurrency)
                 for row in iter_records(ds):
                     assert isinstance(row, PairRow)
                     for key, value in (row.stats or {}).items():

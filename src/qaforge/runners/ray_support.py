@@ -196,6 +196,15 @@ def _stage_name(factory: Callable[[], Stage]) -> str:
     return str(getattr(target, "__name__", "stage"))
 
 
+def llm_actor_pool(ray: Any, dataset: Any, factory: Callable[[], Stage], *, workers: int,
+                   slots: int) -> Any:
+    """``dataset`` through a pool of ``workers`` LLM actors, each built by ``factory``
+    and fed batches that keep its ``slots`` request slots busy."""
+    return dataset.map_batches(
+        actor_stage(factory), batch_format="pyarrow", batch_size=BATCH_PER_SLOT * slots,
+        num_cpus=LLM_ACTOR_CPUS, compute=ray.data.ActorPoolStrategy(size=workers))
+
+
 def iter_records(dataset: Any) -> Iterator[StageRecord]:
     """Stream a dataset's records to the driver as they are produced."""
     for batch in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
