@@ -85,7 +85,7 @@ def test_busy_port_moves_to_the_next_free_one(workdir: Path, manual: Path) -> No
 def test_missing_output_folder_is_one_clear_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(command, [str(tmp_path)])
     assert result.exit_code == 2
-    assert "output_json: no *_suggestions.json files; run `qaforge generate" in result.output
+    assert "output_json: no such folder" in result.output
     assert "Traceback" not in result.output
 
 

@@ -12,7 +12,6 @@ from qaforge.cli.common import (
     config_option,
     fail,
     friendly_errors,
-    require_suggestions,
     settings_from,
 )
 from qaforge.cli.output import say, warn
@@ -48,12 +47,15 @@ def command(workdir: Path, **params: Any) -> None:
     pairs, accept / reject / edit / add / delete with the keyboard, filters and search.
     """
     from qaforge.review.server import PortInUseError, ReviewServer
+    from qaforge.suggestions import suggestions_dir
 
     settings = settings_from(params, {"review": {"host": params.get("host"),
                                                  "port": params.get("port"),
                                                  "open_browser": params.get("open_browser")}},
                              search_dirs=(workdir,))
-    require_suggestions(workdir)
+    if not suggestions_dir(workdir).is_dir():  # an empty folder is fine: pairs may be added
+        fail(f"{suggestions_dir(workdir)}: no such folder; run `qaforge generate PDFS -o "
+             f"{workdir}` first")
     review = settings.review
     try:
         server = ReviewServer(workdir, host=review.host, port=review.port)
