@@ -81,6 +81,11 @@ class LLMSettings(_Section):
                             "-1 = the engine's default")
     temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="sampling temperature")
     max_tokens: int = Field(default=768, ge=16, description="most tokens per reply")
+    reasoning_tokens: int = Field(default=0, ge=0, description="reasoning models: extra "
+                                  "tokens per reply to think before answering")
+    reasoning: Literal["strip", "keep"] = Field(default="strip", description="reasoning "
+                                                "models: keep their thinking in the dataset "
+                                                "(a separate field) or strip it")
     timeout: float = Field(default=120.0, gt=0, description="seconds per request")
     retries: int = Field(default=3, ge=0, description="retries of a failed request, "
                          "with backoff")

@@ -155,9 +155,10 @@ class GenerateQA:
         draft = read_reply(result.text)
         pairs = _unique(draft.pairs, self.pairs)
         if not pairs:
-            out.state, out.raw, out.error = "failed", result.text, draft.error
+            out.state, out.raw = "failed", result.raw  # verbatim, reasoning included
+            out.error = result.reasoning_error or draft.error
             if result.finish_reason == "length":
-                out.error = f"{draft.error} (reply hit the {self.max_tokens}-token limit)"
+                out.error = f"{out.error} (reply hit the {self.max_tokens}-token limit)"
             return out, False
         out.suggestions = [Suggestion(id=model_pair_id(chunk.id, i, q, a), question=q,
                                       answer=a, status="draft")

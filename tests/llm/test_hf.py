@@ -93,3 +93,27 @@ def test_schema_constrained_output(backend: object) -> None:
                           schema=ANSWER_SCHEMA, max_tokens=40)
     result = backend.complete(request)
     jsonschema.validate(json.loads(result.text), ANSWER_SCHEMA)
+
+
+@pytest.mark.transformers
+@pytest.mark.slow
+def test_reasoning_tokens_and_a_think_block_the_template_opened(backend: object) -> None:
+    """Issue 18: room to think on top of max_tokens; a reply to a prompt that ends inside
+    ``<think>`` (as reasoning models' templates do) is reasoning until it closes."""
+    from qaforge.llm.hf import TransformersBackend
+
+    assert isinstance(backend, TransformersBackend)
+    request = ChatRequest(messages=[{"role": "user", "content": "Count from 1 to 100."}],
+                          max_tokens=4)
+    backend.reasoning_tokens = 8
+    original = backend.render
+    backend.render = lambda messages: original(messages) + "<think>\n"  # type: ignore[method-assign]
+    try:
+        result = backend.complete(request)
+    finally:
+        backend.reasoning_tokens = 0
+        del backend.render
+    assert 4 < result.completion_tokens <= 12  # greedy: 7 tokens, then end of turn
+    assert result.finish_reason == "stop" or result.completion_tokens == 12
+    assert result.reasoning_unfinished and result.reasoning_error
+    assert result.text == "" and result.raw.startswith("<think>")

@@ -54,6 +54,9 @@ def llm_options(func: F) -> F:
         click.option("--threads", type=click.IntRange(0, 1024), default=None,
                      help="CPU threads for the embedded engine "
                           "(default: the cores not busy at start)."),
+        click.option("--reasoning", type=click.Choice(["strip", "keep"]), default=None,
+                     help="Reasoning models: strip their thinking (default) or keep it in "
+                          "the dataset as a separate field, never inside the answer."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -105,6 +108,7 @@ def llm_overrides(params: dict[str, Any]) -> dict[str, Any]:
         "api_key": params.get("api_key"),
         "concurrency": params.get("concurrency"),
         "threads": params.get("threads"),
+        "reasoning": params.get("reasoning"),
     }
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qaforge.errors import BackendUnavailable, LLMError  # noqa: F401 (re-exported)
+from qaforge.llm import reasoning
 
 _stream_ids = itertools.count(1)
 
@@ -45,7 +46,9 @@ class ChatRequest:
 
 @dataclass(slots=True)
 class Completion:
-    """What came back for one request."""
+    """What came back for one request. ``text`` is the answer only: reasoning (a leading
+    ``<think>`` block, or what the server returned apart) is moved to ``reasoning`` when the
+    completion is made, by every backend alike (:mod:`qaforge.llm.reasoning`)."""
 
     text: str
     prompt_tokens: int = 0
@@ -53,6 +56,28 @@ class Completion:
     finish_reason: str | None = None
     retries: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    reasoning: str = ""
+    #: the reply ended inside its reasoning: ``text`` is empty, :attr:`raw` has it all
+    reasoning_unfinished: bool = False
+
+    _raw: str = field(default="", init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        split = reasoning.split_reasoning(self.text, self.reasoning, self.finish_reason)
+        self._raw = reasoning.verbatim(self.text, self.reasoning, split.unfinished)
+        self.text, self.reasoning = split.text, split.reasoning
+        self.reasoning_unfinished = self.reasoning_unfinished or split.unfinished
+
+    @property
+    def raw(self) -> str:
+        """The reply verbatim, reasoning included (what a failure keeps)."""
+        return self._raw
+
+    @property
+    def reasoning_error(self) -> str | None:
+        """Why there is no answer because of the reasoning ("ran out of tokens while
+        reasoning"), or ``None``."""
+        return reasoning.failure(self.reasoning_unfinished, self.finish_reason)
 
 
 @dataclass(slots=True)

@@ -155,7 +155,8 @@ class EmbeddedEngine(OpenAIClient):
 
     def __init__(self, model_path: Path, *, concurrency: int = 4, context: int = 2048,
                  threads: int = 0, gpu_layers: int = -1, timeout: float = 600.0,
-                 retries: int = 1, verbose: bool | None = None) -> None:
+                 retries: int = 1, verbose: bool | None = None,
+                 reasoning_tokens: int = 0) -> None:
         model_path = Path(model_path)
         _check_gguf(model_path)
         if verbose is None:
@@ -170,7 +171,7 @@ class EmbeddedEngine(OpenAIClient):
         try:
             super().__init__([self.url], model=model_path.name, profile=LLAMACPP,
                              concurrency=concurrency, timeout=timeout, retries=retries,
-                             context_length=context)
+                             context_length=context, reasoning_tokens=reasoning_tokens)
         except BaseException:
             self._finalizer()
             raise
@@ -183,7 +184,7 @@ class EmbeddedEngine(OpenAIClient):
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.backend, "model": self.model, "model_path": str(self.model_path),
-                "parallel": self.max_concurrency, "context": self.context_length,
+                "parallel": self.max_concurrency, "context": self._context_length,
                 "threads": self.threads}
 
     def close(self) -> None:
@@ -208,4 +209,5 @@ def from_settings(settings: LLMSettings) -> EmbeddedEngine:
         raise BackendUnavailable(str(exc)) from None
     return EmbeddedEngine(model_path, concurrency=settings.concurrency, context=settings.context,
                           threads=settings.threads, gpu_layers=settings.gpu_layers,
-                          timeout=max(settings.timeout, 600.0), retries=settings.retries)
+                          timeout=max(settings.timeout, 600.0), retries=settings.retries,
+                          reasoning_tokens=settings.reasoning_tokens)

@@ -6,12 +6,16 @@
     '{"pairs": [{"question": "Why?", "answer": "Because."}]}'
 
 Replies come from a list (consumed in order, the last one repeats), or from a function of
-the request. A reply that is an exception instance is raised instead, to script failures.
-With no script at all, :func:`echo_pairs` writes grounded pairs from the prompt's text.
+the request. A reply that is an exception instance is raised instead, to script failures; a
+:class:`Completion` is returned as it is (to script a finish reason or server-side
+reasoning). With no script at all, :func:`echo_pairs` writes grounded pairs from the
+prompt's text. Replies may start with ``<think>...</think>`` like a reasoning model's: the
+:class:`Completion` separates it, as for every backend.
 
 ``--backend fake`` (:func:`from_settings`) reads two environment variables, so tests can
 drive the real CLI in a subprocess: ``QAFORGE_FAKE_DELAY`` (seconds each reply takes) and
-``QAFORGE_FAKE_LOG`` (a file that gets one JSON line per request, to count model calls).
+``QAFORGE_FAKE_LOG`` (a file that gets one JSON line per request, to count model calls);
+``QAFORGE_FAKE_THINK`` puts that text in a ``<think>`` block before every reply.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from typing import Any
 
 from qaforge.llm.base import ChatRequest, Completion, LLMClient, LLMError
 
-Reply = str | BaseException
+Reply = str | BaseException | Completion
 Script = Sequence[Reply] | Callable[[ChatRequest], Reply]
 
 _SENTENCE = re.compile(r"[^.!?\n]{20,}[.!?]")
@@ -126,6 +130,8 @@ class FakeBackend(LLMClient):
             time.sleep(self.delay)
         if isinstance(reply, BaseException):
             raise reply
+        if isinstance(reply, Completion):
+            return reply
         prompt = sum(self.count_tokens(m.get("content", "")) for m in request.messages)
         return Completion(text=reply, prompt_tokens=prompt,
                           completion_tokens=self.count_tokens(reply), finish_reason="stop")
@@ -136,6 +142,7 @@ class FakeBackend(LLMClient):
 
 DELAY_ENV = "QAFORGE_FAKE_DELAY"
 LOG_ENV = "QAFORGE_FAKE_LOG"
+THINK_ENV = "QAFORGE_FAKE_THINK"
 
 
 def logging_echo(log_path: str) -> Callable[[ChatRequest], Reply]:
@@ -152,10 +159,25 @@ def logging_echo(log_path: str) -> Callable[[ChatRequest], Reply]:
     return reply
 
 
+def thinking(script: Callable[[ChatRequest], Reply], thought: str
+             ) -> Callable[[ChatRequest], Reply]:
+    """``script`` with a reasoning model's ``<think>`` block (``thought``) before each reply."""
+
+    def reply(request: ChatRequest) -> Reply:
+        answer = script(request)
+        return f"<think>\n{thought}\n</think>\n{answer}" if isinstance(answer, str) else answer
+
+    return reply
+
+
 def from_settings(settings: Any) -> FakeBackend:
     """``--backend fake``: the echo script, for dry runs of the pipeline without a model
-    (slowed and logged through ``QAFORGE_FAKE_DELAY`` / ``QAFORGE_FAKE_LOG``, see above)."""
+    (slowed, logged and made to think through ``QAFORGE_FAKE_DELAY`` / ``QAFORGE_FAKE_LOG``
+    / ``QAFORGE_FAKE_THINK``, see above)."""
     log_path = os.environ.get(LOG_ENV, "")
-    return FakeBackend(logging_echo(log_path) if log_path else None,
+    script: Callable[[ChatRequest], Reply] = logging_echo(log_path) if log_path else echo_pairs
+    if os.environ.get(THINK_ENV):
+        script = thinking(script, os.environ[THINK_ENV])
+    return FakeBackend(script,
                        model=settings.model or "fake-model", max_concurrency=settings.concurrency,
                        delay=float(os.environ.get(DELAY_ENV, "") or 0.0))

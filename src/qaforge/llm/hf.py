@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from qaforge.config import LLMSettings
+from qaforge.llm import reasoning
 from qaforge.llm.base import BackendUnavailable, ChatRequest, Completion, LLMClient, LLMError
 from qaforge.llm.models import is_demo_model
 
@@ -108,7 +109,8 @@ class TransformersBackend(LLMClient):
     backend = "transformers"
 
     def __init__(self, model: str = "", *, gguf_file: str = "", device: str = "",
-                 batch_size: int = 8, threads: int = 0, schema: bool = True) -> None:
+                 batch_size: int = 8, threads: int = 0, schema: bool = True,
+                 reasoning_tokens: int = 0) -> None:
         super().__init__()
         torch, transformers = _import_stack()
         self._torch = torch
@@ -135,7 +137,9 @@ class TransformersBackend(LLMClient):
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.max_concurrency = batch_size
-        self.context_length = getattr(self._model.config, "max_position_embeddings", None)
+        self.reasoning_tokens = reasoning_tokens
+        self.context_length = reasoning.usable_context(
+            getattr(self._model.config, "max_position_embeddings", None), reasoning_tokens)
         self.is_demo_model = is_demo_model(gguf or source)
         self.supports_schema = schema and _schema_support()
         self._enforcer: _SchemaEnforcer | None = None
@@ -174,7 +178,8 @@ class TransformersBackend(LLMClient):
         prompts = [self.render(r.messages) for r in batch]
         inputs = self.tokenizer(prompts, return_tensors="pt", padding=True,
                                 add_special_tokens=False).to(self.device)
-        options: dict[str, Any] = {"max_new_tokens": max(r.max_tokens for r in batch),
+        budgets = [reasoning.with_budget(r.max_tokens, self.reasoning_tokens) for r in batch]
+        options: dict[str, Any] = {"max_new_tokens": max(budgets),
                                    "pad_token_id": self.tokenizer.pad_token_id}
         if first.temperature > 0:
             options.update(do_sample=True, temperature=first.temperature)
@@ -190,16 +195,16 @@ class TransformersBackend(LLMClient):
         prompt_len = inputs["input_ids"].shape[1]
         eos = self.tokenizer.eos_token_id
         results = []
-        for row, request in enumerate(batch):
+        for row, budget in enumerate(budgets):
             new = output[row, prompt_len:].tolist()
             stop = new.index(eos) if eos in new else len(new)
-            tokens = new[:min(stop, request.max_tokens)]
+            tokens = new[:min(stop, budget)]
             text = self.tokenizer.decode(tokens, skip_special_tokens=True)
             results.append(Completion(
-                text=text, prompt_tokens=int(inputs["attention_mask"][row].sum()),
+                text=reasoning.reopen(prompts[row], text),
+                prompt_tokens=int(inputs["attention_mask"][row].sum()),
                 completion_tokens=len(tokens),
-                finish_reason="stop" if stop < len(new) and stop <= request.max_tokens
-                else "length"))
+                finish_reason="stop" if stop < len(new) and stop <= budget else "length"))
         return results
 
     def complete(self, request: ChatRequest) -> Completion:
@@ -250,4 +255,5 @@ def from_settings(settings: LLMSettings) -> TransformersBackend:
     """``--backend transformers`` from ``[llm]`` settings."""
     return TransformersBackend(settings.model, gguf_file=settings.gguf_file,
                                device=settings.device, batch_size=settings.batch_size,
-                               threads=settings.threads)
+                               threads=settings.threads,
+                               reasoning_tokens=settings.reasoning_tokens)

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from qaforge.config import LLMSettings
+from qaforge.llm import reasoning
 from qaforge.llm.base import (
     BackendUnavailable,
     ChatRequest,
@@ -110,7 +111,8 @@ class OpenAIClient(LLMClient):
                  profile: ServerProfile = GENERIC, concurrency: int | None = None,
                  timeout: float = 120.0, retries: int = 3, backoff: float = 0.5,
                  max_backoff: float = 30.0, context_length: int | None = None,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None,
+                 reasoning_tokens: int = 0) -> None:
         super().__init__()
         if not base_urls:
             raise BackendUnavailable("the openai backend needs at least one --base-url")
@@ -122,6 +124,7 @@ class OpenAIClient(LLMClient):
         self._api_key = api_key  # for worker_recipe()
         self.backoff = backoff
         self.max_backoff = max_backoff
+        self.reasoning_tokens = reasoning_tokens
         self.context_length = context_length
         per_server = concurrency or profile.default_concurrency
         self.max_concurrency = per_server * len(self._endpoints)
@@ -146,6 +149,16 @@ class OpenAIClient(LLMClient):
     def base_urls(self) -> list[str]:
         return [e.url for e in self._endpoints]
 
+    @property
+    def context_length(self) -> int | None:
+        """The model's context less ``reasoning_tokens``: what stages fill with prompt and
+        answer (requests ask for that much more, to think first)."""
+        return reasoning.usable_context(self._context_length, self.reasoning_tokens)
+
+    @context_length.setter
+    def context_length(self, value: int | None) -> None:
+        self._context_length = value
+
     def worker_recipe(self) -> WorkerRecipe:
         """Workers talk to the same servers the same way, and record the same ``backend``
         (``llamacpp`` for the embedded engine's server) and model as this client."""
@@ -153,7 +166,8 @@ class OpenAIClient(LLMClient):
         return WorkerRecipe(_worker_client, {
             "base_urls": tuple(self.base_urls), "model": self.model, "api_key": self._api_key,
             "profile": self.profile, "timeout": self.timeout, "retries": self.retries,
-            "context_length": self.context_length, "backend": self.backend,
+            "context_length": self._context_length, "backend": self.backend,
+            "reasoning_tokens": self.reasoning_tokens,
             "demo": self.is_demo_model}, servers=servers,
             concurrency=max(1, self.max_concurrency // servers))
 
@@ -188,7 +202,8 @@ class OpenAIClient(LLMClient):
     def _body(self, request: ChatRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
             "messages": request.messages,
-            self.profile.max_tokens_field: request.max_tokens,
+            self.profile.max_tokens_field: reasoning.with_budget(request.max_tokens,
+                                                                 self.reasoning_tokens),
             "temperature": request.temperature,
         }
         if self.model:
@@ -295,9 +310,12 @@ class OpenAIClient(LLMClient):
         extra: dict[str, Any] = {"server": base_url}
         if isinstance(data.get("timings"), dict):
             extra["timings"] = data["timings"]
+        # vLLM and llama.cpp say reasoning_content; Ollama and newer vLLM say reasoning
+        thought = message.get("reasoning_content") or message.get("reasoning") or ""
         return Completion(text=str(text), prompt_tokens=int(usage.get("prompt_tokens") or 0),
                           completion_tokens=int(usage.get("completion_tokens") or 0),
-                          finish_reason=choice.get("finish_reason"), extra=extra)
+                          finish_reason=choice.get("finish_reason"), extra=extra,
+                          reasoning=thought if isinstance(thought, str) else "")
 
     # ------------------------------------------------------------------ tokens & info
 
@@ -414,7 +432,8 @@ def from_settings(settings: LLMSettings) -> OpenAIClient:
     api_key = settings.api_key or os.environ.get(settings.api_key_env or "OPENAI_API_KEY", "")
     explicit = "concurrency" in settings.model_fields_set
     kwargs: dict[str, Any] = {"model": settings.model, "api_key": api_key,
-                              "timeout": settings.timeout, "retries": settings.retries}
+                              "timeout": settings.timeout, "retries": settings.retries,
+                              "reasoning_tokens": settings.reasoning_tokens}
     client = OpenAIClient(urls, profile=GENERIC, **kwargs)
     try:
         models = _probe(client)

@@ -4,7 +4,9 @@ It answers ``/v1/chat/completions``, ``/v1/models`` and ``/tokenize`` from a thr
 misbehave on cue: each chat request takes the next *fault* from a script (``"429"``,
 ``"500"``, ``"timeout"``, ``"truncated"``, ``"not-json"``, ``"no-choices"``, ``"ok"``),
 and ``doomed`` substrings fail a request every time. Good replies come from ``reply``
-(default: :func:`qaforge.llm.fake.echo_pairs`, which fits qaforge's schemas).
+(default: :func:`qaforge.llm.fake.echo_pairs`, which fits qaforge's schemas); a reply may
+also be a dict of message fields plus ``finish_reason``, e.g. ``{"content": None,
+"reasoning_content": "...", "finish_reason": "length"}`` as a reasoning model's server sends.
 
     >>> with FakeOpenAIServer(faults=["429", "ok"]) as server:      # doctest: +SKIP
     ...     client = OpenAIClient([server.url], retries=2)
@@ -22,7 +24,7 @@ from qaforge.llm.base import ChatRequest
 from qaforge.llm.fake import echo_pairs
 
 FAULTS = ("ok", "429", "500", "503", "timeout", "truncated", "not-json", "no-choices", "400")
-Reply = Callable[[ChatRequest], str]
+Reply = Callable[[ChatRequest], str | dict[str, Any]]
 
 
 def _request_from_body(body: dict[str, Any]) -> ChatRequest:
@@ -170,13 +172,17 @@ class FakeOpenAIServer:
                     self._json(200, self._completion(body))
 
             def _completion(self, body: dict[str, Any]) -> dict[str, Any]:
-                text = server.reply(_request_from_body(body))
+                reply = server.reply(_request_from_body(body))
+                fields = dict(reply) if isinstance(reply, dict) else {"content": reply}
+                finish = fields.pop("finish_reason", "stop")
+                text = " ".join(str(fields.get(k) or "")
+                                for k in ("reasoning_content", "reasoning", "content"))
                 prompt = sum(len(str(m.get("content", "")).split())
                              for m in body.get("messages") or [])
                 return {"id": "chatcmpl-fake", "object": "chat.completion",
                         "model": body.get("model", server.model),
-                        "choices": [{"index": 0, "finish_reason": "stop",
-                                     "message": {"role": "assistant", "content": text}}],
+                        "choices": [{"index": 0, "finish_reason": finish,
+                                     "message": {"role": "assistant", **fields}}],
                         "usage": {"prompt_tokens": prompt,
                                   "completion_tokens": len(text.split())}}
 
