@@ -240,10 +240,14 @@ def test_read_only_document_says_why_and_is_not_rewritten(page: Any, manual: Pat
     doc["chunks"].append("a chunk a person typed as a string")
     manual.write_text(json.dumps(doc, indent=2), encoding="utf-8")
     before = manual.read_bytes()
+    Keys(page).press("a")  # the page still thinks the file is editable: refused, then shown
+    page.wait_for_selector("#read-only-note")
+    note = page.inner_text("#read-only-note")
+    assert "Read-only" in note and "chunks[3]: a chunk must be a JSON object" in note
+    page.wait_for_selector("body[data-busy='0']")
+    assert manual.read_bytes() == before
     page.reload()
     page.wait_for_selector("body[data-ready='1'] #read-only-note")
-    note = page.inner_text("#read-only-note")
-    assert "Read-only" in note and "[chunks[3]]" in note and "a chunk must be a JSON object" in note
     flag = page.locator(".flag.warn").first
     assert "chunks[3]" in (flag.get_attribute("title") or "")
     Keys(page).press("a")

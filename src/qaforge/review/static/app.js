@@ -203,7 +203,9 @@ async function writeFailed(error, target, onStale) {
   }
   setSaveState("error", "Not saved");
   toast(error.message, "error");
-  if (error.status === 422 && error.body.kind === "malformed") await reloadFromDisk([docId]);
+  // a file that broke or became read-only since it was read: show it as it is now, and why
+  if ((error.status === 422 && error.body.kind === "malformed")
+    || (error.status === 409 && error.body.kind === "read_only")) await reloadFromDisk([docId]);
 }
 
 async function failed(error) {
