@@ -148,3 +148,18 @@ def test_two_generate_runs_on_one_work_dir(tmp_path: Path, pdfs: Path) -> None:
                     cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "chunks unparseable" in again.stdout
+
+
+def test_export_on_a_full_disk_is_one_line_and_keeps_the_old_export(
+        generated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["refine", str(generated), "--backend", "fake"]).exit_code == 0
+    assert runner.invoke(cli, ["export", str(generated)]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in (generated / "export").iterdir()}
+    monkeypatch.setattr(os, "fsync", failing_fsync_for("train.jsonl", errno.ENOSPC))
+    result = runner.invoke(cli, ["export", str(generated), "--format", "alpaca"])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    [line] = error_lines(result.output)
+    assert "train.jsonl" in line and "No space left on device" in line
+    assert {p.name: p.read_bytes() for p in (generated / "export").iterdir()} == before

@@ -146,3 +146,19 @@ def test_json_summaries_of_generate_refine_and_export(tmp_path: Path) -> None:
     exported = runner.invoke(cli, ["export", work, "--json"])
     assert exported.exit_code == 0, exported.output
     assert json.loads(exported.stdout)["train"] > 0
+
+
+def test_verbose_says_which_config_was_read(tmp_path: Path) -> None:
+    pdfs = tmp_path / "pdfs"
+    pdfs.mkdir()
+    pdfgen.plain_pdf(pdfs, pages=1)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "qaforge.toml").write_text("[generate]\npairs_per_chunk = 2\n", encoding="utf-8")
+    args = ["generate", str(pdfs), "-o", str(work), "--backend", "fake"]
+    quiet = CliRunner().invoke(cli, args)
+    assert quiet.exit_code == 0 and "config:" not in quiet.stderr
+    loud = CliRunner().invoke(cli, [*args, "-v"])
+    assert loud.exit_code == 0, loud.output
+    assert f"config: {work / 'qaforge.toml'} (from the work dir: tuning only)" in loud.stderr
+    assert "generator details: {'backend': 'fake'" in loud.stderr
