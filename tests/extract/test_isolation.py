@@ -98,3 +98,17 @@ def test_memory_error_and_bugs_in_the_worker_become_one_line(tmp_path: Path,
 def test_the_cap_is_a_setting_with_a_default() -> None:
     assert GenerateSettings().extract_memory_mb == isolation.DEFAULT_MEMORY_LIMIT_MB == 2048
     assert GenerateSettings(extract_memory_mb=0).extract_memory_mb == 0  # 0: in-process
+
+
+def test_a_forked_process_starts_its_own_worker(tmp_path: Path) -> None:
+    path = pdfgen.plain_pdf(tmp_path, pages=1)
+    assert extract_pdf(path).pages == 1
+    assert isolation._worker is not None and isolation._worker.proc is not None
+    parent_worker = isolation._worker.proc.pid
+    child = os.fork()
+    if child == 0:  # the copy must not share its parent's pipes to the worker
+        ok = extract_pdf(path).pages == 1 and isolation._worker.proc.pid != parent_worker
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert extract_pdf(path).pages == 1 and isolation._worker.proc.pid == parent_worker
