@@ -30,6 +30,7 @@ from qaforge.records import (
     SuggestionsFile,
     model_pair_id,
 )
+from qaforge.safe_paths import refusal, require_inside
 from qaforge.suggestions import (
     load_suggestions,
     suggestions_dir,
@@ -46,7 +47,7 @@ PrepareStatus = Literal["new", "unchanged", "changed", "failed"]
 
 
 def state_dir(workdir: Path) -> Path:
-    path = workdir / STATE_DIR
+    path = require_inside(workdir, workdir / STATE_DIR, "not used")
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -162,6 +163,12 @@ def plan_document(pdf: Path, out_path: Path, source: str | None = None) -> Docum
     """
     source = source or pdf.name
     sha = sha256_file(pdf)
+    # out_path is WORKDIR/output_json/<name> (output_path): never read or written through a
+    # symlink that leads out of the work dir
+    refused = refusal(out_path.parent.parent, out_path, "not read or written")
+    if refused is not None:
+        return DocumentPlan(pdf, out_path, sha, done=Prepared(pdf, out_path, "failed",
+                                                              message=refused), source=source)
     if not out_path.exists():
         return DocumentPlan(pdf, out_path, sha, source=source)
     try:

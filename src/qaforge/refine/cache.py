@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from qaforge.llm.base import ChatRequest, LLMClient
+from qaforge.safe_paths import require_inside
 
 CACHE_PATH = Path(".qaforge") / "cache.sqlite"
 
@@ -62,7 +63,7 @@ class ReplyCache:
 
     @classmethod
     def for_workdir(cls, workdir: Path) -> ReplyCache:
-        return cls(workdir / CACHE_PATH)
+        return cls(require_inside(workdir, workdir / CACHE_PATH, "not used"))
 
     def get(self, key: str) -> Any | None:
         row = self._db.execute("SELECT value FROM replies WHERE key = ?", (key,)).fetchone()
