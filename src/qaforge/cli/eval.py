@@ -101,6 +101,8 @@ def _table(document: dict[str, Any]) -> Table:
               help="Backend of a --model without one (default: [llm] backend, llamacpp).")
 @click.option("--concurrency", type=click.IntRange(1, 512), default=None,
               help="Requests in flight per model.")
+@click.option("--threads", type=click.IntRange(0, 1024), default=None,
+              help="CPU threads for the embedded engine (default: the cores not busy).")
 @click.option("--limit", type=click.IntRange(0), default=0,
               help="Ask only the first N document items (default 0: all).")
 @click.option("--control", type=click.IntRange(0), default=None,
@@ -115,7 +117,8 @@ def command(workdir: Path, **params: Any) -> None:
     """Evaluate models on WORKDIR's quiz (see `qaforge quiz`): closed-book, open-book,
     control; per document and per form."""
     settings = settings_from(params, {
-        "llm": {"backend": params.get("backend"), "concurrency": params.get("concurrency")},
+        "llm": {"backend": params.get("backend"), "concurrency": params.get("concurrency"),
+                "threads": params.get("threads")},
         "judge": judge_overrides(params)}, search_dirs=(workdir,))
     specs = [parse_model_spec(s, settings.llm) for s in params["models"]] or \
         [(settings.llm.model or "model", settings.llm)]
