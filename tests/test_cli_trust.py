@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -97,3 +98,24 @@ def test_judge_endpoint_is_printed_and_a_work_dir_judge_is_refused(
     assert judged.returncode == 0, judged.stderr
     assert f"judge: openai · m → sends chunk text to {server.url}" in judged.stderr
     assert server.received and not secrets_sent(server)  # no key was asked for: none sent
+
+
+def test_the_ray_runner_says_which_cluster_gets_the_chunk_text(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from qaforge.cli import cli
+    from qaforge.runners.local import GenerateSummary
+
+    pdfs = tmp_path / "pdfs"
+    pdfs.mkdir()
+    pdfgen.plain_pdf(pdfs, pages=1)
+    stub = types.ModuleType("qaforge.runners.ray")
+    stub.run_generate_ray = lambda *args, **kwargs: GenerateSummary()  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "qaforge.runners.ray", stub)
+    result = CliRunner().invoke(cli, ["generate", str(pdfs), "-o", str(tmp_path / "W"),
+                                      "--backend", "fake", "--runner", "ray", "--ray-address",
+                                      "ray://far.example:10001", "-q"])
+    assert result.exit_code == 0, result.output
+    assert ("runner: ray → chunk text goes to the Ray cluster at ray://far.example:10001"
+            in result.stderr)

@@ -21,7 +21,15 @@ from qaforge.cli.common import (
     runner_overrides,
     settings_from,
 )
-from qaforge.cli.output import announce_client, emit_json, mode, progress_reporter, say, show
+from qaforge.cli.output import (
+    announce_client,
+    announce_runner,
+    emit_json,
+    mode,
+    progress_reporter,
+    say,
+    show,
+)
 from qaforge.config import Settings
 from qaforge.llm import LLMClient, make_client
 from qaforge.runners.local import GenerateSummary, run_generate
@@ -101,6 +109,7 @@ def generate_with(settings: Settings, inputs: tuple[Path, ...], workdir: Path,
                   client: LLMClient) -> GenerateSummary:
     """Stage 1 on the runner the settings name, with the already started ``client``."""
     reporter = progress_reporter()
+    announce_runner(settings.runner.runner, settings.runner.ray_address)
     if settings.runner.runner == "ray":
         from qaforge.runners.ray import run_generate_ray
 

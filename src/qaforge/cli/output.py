@@ -9,6 +9,7 @@ as a control sequence.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -129,3 +130,12 @@ def announce_client(role: str, client: Any) -> None:
     errors.print(plain(f"{role}: {client.backend} · {client.model} → sends chunk text to "
                        f"{endpoint_of(client)}"), soft_wrap=True)
     detail(f"{role} details: {client.describe()}")
+
+
+def announce_runner(runner: str, ray_address: str) -> None:
+    """With the Ray runner, chunk text also goes to the cluster's workers: say which."""
+    if runner != "ray":
+        return
+    target = ray_address or os.environ.get("RAY_ADDRESS", "")
+    where = f"the Ray cluster at {target}" if target else "a local Ray cluster on this machine"
+    errors.print(plain(f"runner: ray → chunk text goes to {where}"), soft_wrap=True)

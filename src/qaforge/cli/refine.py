@@ -27,6 +27,7 @@ from qaforge.cli.common import (
 from qaforge.cli.export import export_command  # noqa: F401  (moved there; kept importable)
 from qaforge.cli.output import (
     announce_client,
+    announce_runner,
     console,
     emit_json,
     mode,
@@ -114,6 +115,7 @@ def start_judge(settings: Settings) -> LLMClient:
 def refine_with(settings: Settings, workdir: Path, judge: LLMClient) -> RefineSummary:
     """Stage 3 on the runner the settings name, with the already started judge client."""
     reporter = progress_reporter()
+    announce_runner(settings.runner.runner, settings.runner.ray_address)
     try:
         if settings.runner.runner == "ray":
             from qaforge.runners.ray_refine import refine_workdir_ray
