@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from qaforge.llm.base import ChatRequest, Completion, LLMClient
 
 
@@ -21,7 +23,7 @@ class _Recorder(LLMClient):
         self.overlaps: list[tuple[str, str]] = []
         self._lock = threading.Lock()
 
-    def complete(self, request: ChatRequest) -> Completion:
+    def _complete(self, request: ChatRequest, cancel: threading.Event | None) -> Completion:
         with self._lock:
             self.started.append(request.tag)
             self.overlaps.extend((request.tag, other) for other in self.running)
@@ -59,3 +61,21 @@ def test_requests_without_affinity_all_run_concurrently() -> None:
     assert len(dict(client.stream(requests))) == 8
     assert client.started[:4] == ["x0", "x1", "x2", "x3"]
     assert client.overlaps  # they did overlap
+
+
+def test_usage_is_counted_once_by_the_base_however_a_request_runs() -> None:
+    """Issue 16 item 2: a backend only answers; ``complete`` and ``stream`` both count each
+    request once (the fake backend used to count only inside ``stream``)."""
+    from qaforge.llm.base import LLMError
+    from qaforge.llm.fake import FakeBackend
+
+    client = FakeBackend(["ok", LLMError("down"), "ok again"])
+    assert client.complete(ChatRequest(messages=[{"role": "user", "content": "a b c d"}])).text
+    assert (client.usage.requests, client.usage.failures) == (1, 0)
+    assert client.usage.prompt_tokens > 0 and client.usage.completion_tokens > 0
+    with pytest.raises(LLMError, match="down"):
+        client.complete(ChatRequest(messages=[]))
+    assert (client.usage.requests, client.usage.failures) == (2, 1)
+    results = dict(client.stream([ChatRequest(messages=[]) for _ in range(3)]))
+    assert len(results) == 3
+    assert (client.usage.requests, client.usage.failures) == (5, 1)

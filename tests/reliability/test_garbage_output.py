@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -50,8 +51,8 @@ class GarbageBackend(FakeBackend):
     def reply(self, request: ChatRequest) -> str | BaseException:
         return self.plan.get(request.tag, echo_pairs(request))
 
-    def complete(self, request: ChatRequest) -> Completion:
-        done = super().complete(request)
+    def _complete(self, request: ChatRequest, cancel: threading.Event | None) -> Completion:
+        done = super()._complete(request, cancel)
         if done.text == REPETITION:
             done.finish_reason = "length"
         return done

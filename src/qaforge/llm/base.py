@@ -91,14 +91,15 @@ class UsageTotals:
     failures: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def add(self, completion: Completion | None, failed: bool = False) -> None:
+    def add(self, result: Completion | BaseException) -> None:
+        """Count one finished request: its tokens and retries, or a failure."""
         with self._lock:
             self.requests += 1
-            if completion is not None:
-                self.prompt_tokens += completion.prompt_tokens
-                self.completion_tokens += completion.completion_tokens
-                self.retries += completion.retries
-            if failed:
+            if isinstance(result, Completion):
+                self.prompt_tokens += result.prompt_tokens
+                self.completion_tokens += result.completion_tokens
+                self.retries += result.retries
+            else:
                 self.failures += 1
 
 
@@ -147,7 +148,9 @@ class _Schedule:
 
 
 class LLMClient(ABC):
-    """Base class of every backend. Subclasses implement :meth:`complete`."""
+    """Base class of every backend. Subclasses implement :meth:`_complete`; the base counts
+    every request in :attr:`usage`, whichever way it is run (:meth:`complete`,
+    :meth:`stream`, or a backend's own ``stream`` through :meth:`UsageTotals.add`)."""
 
     #: short backend name, recorded in output files ("llamacpp", "openai", "transformers", "fake")
     backend: str = "base"
@@ -165,9 +168,16 @@ class LLMClient(ABC):
     def __init__(self) -> None:
         self.usage = UsageTotals()
 
-    @abstractmethod
     def complete(self, request: ChatRequest) -> Completion:
-        """Run one request. Raise :class:`LLMError` when it fails for good."""
+        """Run one request, counted in :attr:`usage`. Raises :class:`LLMError` when it
+        fails for good."""
+        return self._counted(request, None)
+
+    @abstractmethod
+    def _complete(self, request: ChatRequest, cancel: threading.Event | None) -> Completion:
+        """The one method a backend implements: run ``request`` (backends that can stop
+        early watch ``cancel``, set when a stream's consumer stopped). Raise
+        :class:`LLMError` when it fails for good. Do not count it: the base does."""
 
     def count_tokens(self, text: str) -> int:
         """Tokens in ``text`` under this model's tokenizer (backends override with the real one)."""
@@ -215,19 +225,15 @@ class LLMClient(ABC):
                 self._abandon([f for f in pending if not f.cancel()], prefix)
             pool.shutdown(wait=True)
 
-    def _run(self, request: ChatRequest, cancel: threading.Event | None) -> Completion:
-        """One request for :meth:`stream`; backends that can stop early watch ``cancel``."""
-        return self.complete(request)
-
     def _abandon(  # noqa: B027 - most backends just let them finish
             self, running: list[Future[Completion]], thread_prefix: str) -> None:
         """Requests still running when a stream's consumer stopped (default: let them end)."""
 
     def _counted(self, request: ChatRequest, cancel: threading.Event | None) -> Completion:
         try:
-            completion = self._run(request, cancel)
-        except Exception:
-            self.usage.add(None, failed=True)
+            completion = self._complete(request, cancel)
+        except Exception as exc:
+            self.usage.add(exc)
             raise
         self.usage.add(completion)
         return completion

@@ -124,7 +124,7 @@ class FakeBackend(LLMClient):
             self._next += 1
             return reply
 
-    def complete(self, request: ChatRequest) -> Completion:
+    def _complete(self, request: ChatRequest, cancel: threading.Event | None) -> Completion:
         reply = self._reply_for(request)
         if self.delay:
             time.sleep(self.delay)

@@ -207,15 +207,12 @@ class TransformersBackend(LLMClient):
                 finish_reason="stop" if stop < len(new) and stop <= budget else "length"))
         return results
 
-    def complete(self, request: ChatRequest) -> Completion:
-        """One request as a batch of one; counted in :attr:`usage`."""
+    def _complete(self, request: ChatRequest, cancel: threading.Event | None) -> Completion:
+        """One request as a batch of one."""
         try:
-            completion = self.generate_batch([request])[0]
+            return self.generate_batch([request])[0]
         except (RuntimeError, ValueError) as exc:
-            self.usage.add(None, failed=True)
             raise LLMError(f"transformers generation failed: {exc}") from exc
-        self.usage.add(completion)
-        return completion
 
     def stream(self, requests: Sequence[ChatRequest]
                ) -> Iterator[tuple[int, Completion | LLMError]]:
@@ -234,10 +231,7 @@ class TransformersBackend(LLMClient):
                 except (RuntimeError, ValueError) as exc:
                     results = [LLMError(f"transformers generation failed: {exc}")] * len(chunk)
                 for index, result in zip(chunk, results, strict=True):
-                    if isinstance(result, LLMError):
-                        self.usage.add(None, failed=True)
-                    else:
-                        self.usage.add(result)
+                    self.usage.add(result)
                     yield index, result
 
     def describe(self) -> dict[str, Any]:

@@ -217,11 +217,8 @@ class OpenAIClient(LLMClient):
         body.update(self.profile.extra_body)
         return body
 
-    def complete(self, request: ChatRequest) -> Completion:
-        """Run one request (retrying what may pass); counted in :attr:`usage`."""
-        return self._counted(request, None)
-
-    def _run(self, request: ChatRequest, cancel: threading.Event | None) -> Completion:
+    def _complete(self, request: ChatRequest, cancel: threading.Event | None) -> Completion:
+        """One request, retrying what may pass."""
         body = self._body(request)
         label = f" [{request.tag}]" if request.tag else ""
         last_error = ""
