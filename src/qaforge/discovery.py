@@ -1,4 +1,5 @@
-"""Which suggestions file each PDF maps to.
+"""Which suggestions file each PDF maps to (and each DOCX, EPUB, HTML, Markdown or text
+file: "PDF" below stands for any document; ``guide.md`` maps to ``guide.md_suggestions.json``).
 
 The mapping is injective and stable across runs:
 
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from qaforge.fileio import JsonFileError, parse_json_bytes, sha256_file
+from qaforge.ingest import is_document, unsupported
 from qaforge.records import suggestions_filename
 from qaforge.suggestions import SUFFIX, iter_suggestion_files, suggestions_dir
 
@@ -80,14 +82,27 @@ def _legacy_name(source: str) -> str:
     return suggestions_filename("__".join(source.split("/")))
 
 
-def find_pdfs(inputs: Iterable[Path]) -> tuple[list[tuple[Path, str]], list[str]]:
-    """Every PDF under ``inputs`` with its path relative to the folder it was found under."""
+def find_pdfs(inputs: Iterable[Path], skip: Path | None = None,
+              ) -> tuple[list[tuple[Path, str]], list[str]]:
+    """Every document (PDF, DOCX, EPUB, HTML, Markdown, text) under ``inputs`` with its path
+    relative to the folder it was found under. In folders, a file of any other kind is one
+    problem line naming it; hidden files and folders (``.git``) and ``skip`` (the work dir,
+    when it lies inside an input folder) are not looked at. A file named as an input is
+    always taken (its extraction says what is wrong with it)."""
     found: list[tuple[Path, str]] = []
     problems: list[str] = []
+    skipped = skip.resolve() if skip is not None else None
     for item in inputs:
         if item.is_dir():
-            found.extend((p, p.relative_to(item).as_posix()) for p in sorted(item.rglob("*"))
-                         if p.is_file() and p.suffix.lower() == ".pdf")
+            for path in sorted(item.rglob("*")):
+                relative = path.relative_to(item)
+                if (not path.is_file() or any(part.startswith(".") for part in relative.parts)
+                        or (skipped is not None and path.resolve().is_relative_to(skipped))):
+                    continue
+                if is_document(path):
+                    found.append((path, relative.as_posix()))
+                else:
+                    problems.append(f"{path}: {unsupported(path)}")
         elif item.is_file():
             found.append((item, item.name))
         else:
@@ -136,10 +151,10 @@ def _read_existing(workdir: Path) -> list[_Existing]:
 
 
 def discover_pdfs(inputs: Iterable[Path], workdir: Path) -> tuple[list[FoundPdf], list[str]]:
-    """PDF files under ``inputs`` (files or folders, recursive), each with the suggestions
-    file it maps to in ``workdir`` (see the module's rules). Returns ``(found, problems)``;
-    a PDF named in ``problems`` is left out of ``found``."""
-    found, problems = find_pdfs(inputs)
+    """Documents under ``inputs`` (files or folders, recursive; see :func:`find_pdfs`), each
+    with the suggestions file it maps to in ``workdir`` (see the module's rules). Returns
+    ``(found, problems)``; a file named in ``problems`` is left out of ``found``."""
+    found, problems = find_pdfs(inputs, skip=workdir)
     existing = _read_existing(workdir)
     claimed: dict[str, str] = {}
     for entry in existing:

@@ -29,14 +29,17 @@ def content_id(prefix: str, *parts: str, length: int = 16) -> str:
 
 
 class Element(BaseModel):
-    """One structural piece of a PDF page, in reading order."""
+    """One structural piece of a document, in reading order. Formats without pages count
+    sections instead (``page`` is the 1-based section: EPUB chapter, or top-level heading
+    of DOCX, HTML, Markdown and text), and give the source ``line`` where they know it."""
 
     model_config = ConfigDict(extra="forbid")
 
     kind: ElementKind
     text: str
-    page: int = Field(ge=1, description="1-based page number")
+    page: int = Field(ge=1, description="1-based page number (section number without pages)")
     level: int | None = Field(default=None, description="heading level, 1 = top")
+    line: int | None = Field(default=None, description="1-based source line (Markdown, text)")
 
 
 class PageIssue(BaseModel):

@@ -18,6 +18,7 @@ import pytest
 from reliability_helpers import RequestLog, cli_env, load_clean, run_cli
 
 import pdfgen
+from qaforge.ingest import FORMATS_TEXT
 from qaforge.suggestions import suggestions_dir
 
 pytestmark = pytest.mark.slow
@@ -170,19 +171,19 @@ def test_a_folder_with_no_pdfs_and_a_missing_input_are_one_line_each(tmp_path: P
     """Issue 14 item 11: nothing to read is an error (exit 2) naming each input, before any
     model starts; a missing input beside good PDFs is one line and exit 1."""
     (tmp_path / "empty").mkdir()
-    (tmp_path / "empty" / "notes.txt").write_text("not a PDF", encoding="utf-8")
+    (tmp_path / "empty" / "notes.xyz").write_text("not a document", encoding="utf-8")
     done = run_cli(["generate", str(tmp_path / "empty"), "-o", str(tmp_path / "work"),
                     "--backend", "fake"], cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stdout, done.stdout
-    assert done.stdout.splitlines() == [f"error: {tmp_path / 'empty'}: no PDF files in this "
-                                        "folder"]
+    assert done.stdout.splitlines() == [f"error: {tmp_path / 'empty'}: no documents in this "
+                                        f"folder ({FORMATS_TEXT})"]
     assert not (tmp_path / "work").exists()
 
     done = run_cli(["generate", str(tmp_path / "empty"), str(tmp_path / "nowhere.pdf"), "-o",
                     str(tmp_path / "work"), "--backend", "fake"], cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stdout
     [line] = lines_naming(done.stdout, "nowhere.pdf", "error")
-    assert "no such file or folder" in line and "empty: no PDF files" in line
+    assert "no such file or folder" in line and "empty: no documents" in line
 
     pdfgen.plain_pdf(tmp_path / "empty", pages=1)
     done = run_cli(["generate", str(tmp_path / "empty"), str(tmp_path / "nowhere.pdf"), "-o",

@@ -31,6 +31,7 @@ from qaforge.cli.output import (
     show,
 )
 from qaforge.config import Settings
+from qaforge.ingest import FORMATS_TEXT, is_document
 from qaforge.llm import LLMClient, make_client
 from qaforge.runners.local import GenerateSummary, run_generate
 
@@ -93,7 +94,7 @@ def start_client(settings: Settings) -> LLMClient:
 
 def _holds_pdf(item: Path) -> bool:
     return item.is_file() or (item.is_dir() and any(
-        p.suffix.lower() == ".pdf" and p.is_file() for p in item.rglob("*")))
+        is_document(p) and p.is_file() for p in item.rglob("*")))
 
 
 def require_pdfs(inputs: tuple[Path, ...]) -> None:
@@ -101,7 +102,7 @@ def require_pdfs(inputs: tuple[Path, ...]) -> None:
     (before any model starts); otherwise the runner reports each bad input itself."""
     if any(_holds_pdf(item) for item in inputs):
         return
-    fail("; ".join(f"{item}: no PDF files in this folder" if item.is_dir()
+    fail("; ".join(f"{item}: no documents in this folder ({FORMATS_TEXT})" if item.is_dir()
                    else f"{item}: no such file or folder" for item in inputs))
 
 

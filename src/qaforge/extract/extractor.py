@@ -59,6 +59,7 @@ def extract_pdf(path: Path, *, password: str | None = None, ocr: bool = False,
                 max_pages: int = DEFAULT_MAX_PAGES,
                 memory_limit_mb: int = isolation.DEFAULT_MEMORY_LIMIT_MB) -> Document:
     """Extract ``path`` into elements in reading order, with per-page issues and warnings.
+    DOCX, EPUB, HTML, Markdown and text files (by suffix) are read by :mod:`qaforge.ingest`.
 
     Raises :class:`ExtractionError` (:class:`EncryptedPDFError` for a missing or wrong
     password) with a one-line reason when the file yields nothing: missing, empty, not a
@@ -81,6 +82,10 @@ def extract_in_process(path: Path, *, password: str | None = None, ocr: bool = F
                        max_pages: int = DEFAULT_MAX_PAGES) -> Document:
     """:func:`extract_pdf` in this process, with no memory cap (the worker's body)."""
     path = Path(path)
+    from qaforge import ingest  # DOCX, EPUB, HTML, Markdown, text: same worker, same Document
+
+    if not ingest.is_pdf(path):
+        return ingest.read_document(path)
     check_file(path)
     try:
         digest = sha256_file(path)
