@@ -1,94 +1,155 @@
-"""Judge quality check: do two judge templates tell right answers from wrong ones?
+"""Judge quality: how often refine's gate agrees with hand labels.
 
-Pairs are drafted by the judge model itself for 20 chunks of ``R-intro.pdf`` (the "right"
-answers); each question is also paired with the answer to *another* question about the same
-chunk (the "wrong" answers: on topic, fluent, grounded in the passage, but not an answer to
-the question). Both templates judge all of them with the same engine; the script prints, per
-template, how often the judge's label is right (right -> Clear, wrong -> not Clear), the mean
-lowest score of right and wrong pairs, unusable replies and pairs/min.
+Reads the labelled set in ``bench/data`` (``judge_pairs.jsonl`` drafted by a real model on
+files of ``../shared/pdfs``, ``judge_labels.jsonl`` labelled by hand following
+``docs/labelling-guideline.md``, ``judge_perturbed.jsonl`` made from ``Clear`` pairs by
+``bench/judge_set.py perturb``), writes them as suggestions files into work dirs (one for
+the hand-labelled pairs and one per perturbation, so that a perturbed copy is never
+deduplicated against its original), runs the real ``qaforge refine --no-correct`` on each
+with the given model, and prints, against the labels:
+
+* label accuracy: the judge's label equals the hand label (three-way);
+* keep precision (hand ``Clear`` among the pairs refine kept) and keep recall (kept among
+  the hand ``Clear`` pairs); what the user trains on is what refine keeps;
+* per defect class: the share of pairs with that defect that refine did not keep;
+* judge time per pair (refine's wall time over the pairs it judged).
 
     python bench/judge_quality.py --model ~/.cache/qaforge/models/qwen2.5-coder-1.5b*.gguf
+    python bench/judge_quality.py            # the bundled demo model
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
 
 import benchlib
-from bench_generate import prepare_chunks, seed_workdir
+from judge_set import DATA, read_jsonl
+
+LABELS = ("Clear", "Needs Improvement", "Unclear")
+
+
+def gold_labels(path: Path) -> dict[str, dict[str, Any]]:
+    return {row["id"]: row for row in read_jsonl(path)}
+
+
+def write_workdir(workdir: Path, rows: list[dict[str, Any]]) -> None:
+    """Suggestions files for ``rows``: one file per document, one chunk per chunk id, every
+    pair a draft whose id is the labelled set's id (evaluation.json's ``pair_id``)."""
+    by_doc: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for row in rows:
+        chunk = by_doc[row["source"]].setdefault(row["chunk_id"], {
+            "id": row["chunk_id"], "pages": row.get("pages") or [1], "headings": [],
+            "text": row["chunk"], "suggestions": [], "raw": None, "error": None})
+        chunk["suggestions"].append({"id": row["id"], "question": row["question"],
+                                     "answer": row["answer"], "status": "draft"})
+    out = workdir / "output_json"
+    out.mkdir(parents=True, exist_ok=True)
+    for doc, chunks in by_doc.items():
+        data = {"schema": "qaforge.suggestions/1",
+                "source": {"file": doc, "sha256": "0" * 64, "pages": 1},
+                "generator": {"backend": "labelled-set", "model": "", "prompt": "", "params": {}},
+                "chunks": list(chunks.values())}
+        name = Path(doc).stem + "_suggestions.json"
+        (out / name).write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def run_refine(workdir: Path, model: str, extra: list[str]) -> tuple[float, dict[str, Any]]:
+    command = [sys.executable, "-m", "qaforge", "refine", str(workdir), "--no-correct", *extra]
+    if model:
+        command += ["--model", model]
+    start = time.perf_counter()
+    subprocess.run(command, check=False, stdout=subprocess.DEVNULL,
+                   env={**os.environ, "NO_COLOR": "1"})
+    seconds = time.perf_counter() - start
+    evaluation = json.loads((workdir / "evaluation.json").read_text(encoding="utf-8"))
+    return seconds, {e["pair_id"]: e for e in evaluation["entries"]}
+
+
+def score(rows: list[dict[str, Any]], gold: dict[str, dict[str, Any]],
+          entries: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The figures for one set of rows (see the module docstring)."""
+    judged = right = kept = kept_clear = clear = duplicates = 0
+    confusion: Counter[tuple[str, str]] = Counter()
+    caught: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for row in rows:
+        entry, label = entries.get(row["id"]), gold[row["id"]]["label"]
+        if entry is None or entry["final_decision"] == "duplicate":
+            duplicates += 1
+            continue
+        verdict = (entry.get("verdict") or {}).get("label")
+        if verdict:
+            judged += 1
+            right += verdict == label
+            confusion[(label, verdict)] += 1
+        is_kept = entry["final_decision"] == "kept"
+        kept += is_kept
+        clear += label == "Clear"
+        kept_clear += is_kept and label == "Clear"
+        for defect in gold[row["id"]].get("defects") or []:
+            caught[defect][0] += not is_kept
+            caught[defect][1] += 1
+    return {"pairs": len(rows) - duplicates, "duplicates": duplicates, "judged": judged,
+            "accuracy": right / judged if judged else 0.0, "kept": kept,
+            "keep_precision": kept_clear / kept if kept else 0.0,
+            "keep_recall": kept_clear / clear if clear else 0.0,
+            "caught": {d: (c, n) for d, (c, n) in sorted(caught.items())},
+            "confusion": confusion}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="", help="judge (and drafting) model, a GGUF file")
-    parser.add_argument("--pdf", default=str(benchlib.DEFAULT_CORPUS / "R-intro.pdf"))
-    parser.add_argument("--first", type=int, default=12)
-    parser.add_argument("--chunks", type=int, default=20)
-    parser.add_argument("--threads", type=int, default=0)
-    parser.add_argument("--templates", default="judge/v1,judge/v2")
+    parser.add_argument("--model", default="", help="judge model (GGUF); default: bundled")
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="keep the work dirs here (default: a temporary folder)")
+    parser.add_argument("refine_args", nargs="*", help="extra flags for qaforge refine")
     args = parser.parse_args()
-
-    from qaforge.config import GenerateSettings
-    from qaforge.llm.engine import EmbeddedEngine
-    from qaforge.refine.grounding import ground
-    from qaforge.refine.judge import Candidate, Judge
-    from qaforge.refine.load import load_workdir
-    from qaforge.runners.local import run_generate
-
-    model = benchlib.find_model(args.model)
-    if model is None:
-        print("no model found: pass --model FILE")
-        return 0
-    threads, why = benchlib.pick_threads(args.threads)
-    print(f"# model {model.name}, threads={threads} ({why})")
-    pdf = Path(args.pdf)
-    chunks = prepare_chunks(pdf, model, threads, args.first, args.chunks)
-    with tempfile.TemporaryDirectory() as tmp, \
-            EmbeddedEngine(model, concurrency=4, threads=threads) as engine:
-        workdir = Path(tmp)
-        seed_workdir(workdir, pdf, chunks)
-        start = time.perf_counter()
-        run_generate([pdf], workdir, client=engine, settings=GenerateSettings())
-        print(f"drafted pairs for {len(chunks)} chunks in {time.perf_counter() - start:.0f} s")
-        records = ground(load_workdir(workdir).records)
-        by_chunk: dict[str, list] = {}
-        for record in records:
-            by_chunk.setdefault(record.chunk_key, []).append(record)
-        cases: list[tuple[bool, Candidate]] = []
-        for group in by_chunk.values():
-            for i, record in enumerate(group):
-                cases.append((True, Candidate(record, record.question, record.answer,
-                                              record.grounding)))
-                if len(group) > 1:
-                    other = group[(i + 1) % len(group)]
-                    cases.append((False, Candidate(record, record.question, other.answer,
-                                                   other.grounding)))
-        right = sum(1 for ok, _ in cases if ok)
-        print(f"{right} right and {len(cases) - right} wrong pairs")
-        for template in args.templates.split(","):
-            judge = Judge(engine, prompt=template)
+    pairs = read_jsonl(args.data / "judge_pairs.jsonl")
+    gold = gold_labels(args.data / "judge_labels.jsonl")
+    perturbed = (read_jsonl(args.data / "judge_perturbed.jsonl")
+                 if (args.data / "judge_perturbed.jsonl").exists() else [])
+    gold.update({row["id"]: row for row in perturbed})
+    sets: dict[str, list[dict[str, Any]]] = {"hand-labelled": [p for p in pairs if p["id"] in gold]}
+    for row in perturbed:
+        sets.setdefault(f"perturbed:{row['perturbation']}", []).append(row)
+    model = str(benchlib.find_model(args.model) or "")
+    print(f"# judge model: {Path(model).name or 'bundled'}; "
+          f"{len(sets['hand-labelled'])} hand-labelled pairs, {len(perturbed)} perturbed")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = args.workdir or Path(tmp)
+        everything: list[dict[str, Any]] = []
+        all_entries: dict[str, dict[str, Any]] = {}
+        total_seconds = 0.0
+        for name, rows in sets.items():
+            workdir = root / name.replace(":", "-")
+            write_workdir(workdir, rows)
             with benchlib.LoadMonitor() as monitor:
-                start = time.perf_counter()
-                verdicts = judge.judge([c for _, c in cases])
-                seconds = time.perf_counter() - start
-            correct = unusable = 0
-            low = {True: [], False: []}
-            for (ok, _), verdict in zip(cases, verdicts, strict=True):
-                if verdict.error:
-                    unusable += 1
-                    continue
-                correct += (verdict.label == "Clear") == ok
-                low[ok].append(min(verdict.clarity or 0, verdict.coherence or 0,
-                                   verdict.relevance or 0, verdict.groundedness or 0))
-            mean = {k: sum(v) / max(1, len(v)) for k, v in low.items()}
-            print(f"{template}: label right {correct}/{len(cases) - unusable} "
-                  f"({correct / max(1, len(cases) - unusable):.0%}), lowest score right "
-                  f"{mean[True]:.2f} vs wrong {mean[False]:.2f}, unusable {unusable}, "
-                  f"{len(cases) / seconds * 60:.1f} pairs/min; others {monitor.others:.0%}")
+                seconds, entries = run_refine(workdir, model, args.refine_args)
+            total_seconds += seconds
+            everything += rows
+            all_entries.update(entries)
+            s = score(rows, gold, entries)
+            print(f"{name}: {s['pairs']} pairs ({s['duplicates']} duplicates left out), "
+                  f"label right {s['accuracy']:.0%} of {s['judged']} judged, kept {s['kept']}, "
+                  f"keep precision {s['keep_precision']:.0%}, recall {s['keep_recall']:.0%}; "
+                  f"{seconds / max(1, s['judged']):.1f} s/pair; others {monitor.others:.0%}")
+        s = score(everything, gold, all_entries)
+        print(f"ALL: label right {s['accuracy']:.1%} of {s['judged']}, kept {s['kept']}, "
+              f"keep precision {s['keep_precision']:.1%}, keep recall {s['keep_recall']:.1%}, "
+              f"{total_seconds / max(1, s['judged']):.1f} s/pair")
+        for defect, (c, n) in s["caught"].items():
+            print(f"  {defect}: {c}/{n} not kept")
+        print("  confusion (hand -> judge):",
+              ", ".join(f"{h} -> {j}: {n}" for (h, j), n in sorted(s["confusion"].items())))
     return 0
 
 
