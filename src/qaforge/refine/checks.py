@@ -62,8 +62,21 @@ def normalise(text: str) -> str:
     return " ".join(_WORD.findall(text))
 
 
-def question_issues(question: str, answer: str) -> list[Issue]:
-    """Everything wrong with the pair's form; empty when it passes."""
+def question_issues(question: str, answer: str, chunk_text: str = "") -> list[Issue]:
+    """Everything wrong with the pair's form, with the detectors of
+    :mod:`qaforge.refine.detectors` (some need ``chunk_text``); empty when it passes."""
+    from qaforge.refine.detectors import pair_detectors  # it builds on this module
+
+    issues = form_issues(question, answer)
+    if not any(issue.code == "empty_question" for issue in issues):
+        standalone = not any(issue.code == "not_standalone" for issue in issues)
+        issues += [issue for issue in pair_detectors(question, answer, chunk_text)
+                   if standalone or issue.code != "dangling_reference"]
+    return issues
+
+
+def form_issues(question: str, answer: str) -> list[Issue]:
+    """The question-form checks of the SPEC: a real, standalone question, not its answer."""
     issues: list[Issue] = []
     q = question.strip()
     words = _WORD.findall(_UNSPACED.sub(" ", q.casefold()))
@@ -121,11 +134,14 @@ def size_issue(question: str, answer: str, chunk_text: str) -> Issue | None:
 
 
 def check_questions(records: list[PairRecord]) -> list[PairRecord]:
-    """Step: record the form issues of every pair still in the running.
+    """Step: record the form issues of every pair still in the running, and the questions
+    of one passage cut from one template.
 
     A pair too large to check (:func:`size_issue`) is skipped here with its reason, so no
     later step spends time on it.
     """
+    from qaforge.refine.detectors import template_overuse
+
     for record in records:
         if not record.active:
             continue
@@ -134,5 +150,6 @@ def check_questions(records: list[PairRecord]) -> list[PairRecord]:
             record.issues = [oversized]
             record.decision, record.reason = "skipped", f"not checked: {oversized.message}"
             continue
-        record.issues = question_issues(record.question, record.answer)
+        record.issues = question_issues(record.question, record.answer, record.chunk_text)
+    template_overuse(records)
     return records

@@ -23,7 +23,7 @@ from qaforge.refine.calls import ask_json
 from qaforge.refine.checks import question_issues
 from qaforge.refine.grounding import grounding_of
 from qaforge.refine.judge import Candidate, Judge, fit_passage, pages_text, passage_budget
-from qaforge.refine.record import Correction, Grounding, Issue, PairRecord, Verdict
+from qaforge.refine.record import Correction, Grounding, Issue, PairRecord, Verdict, fixes
 
 CORRECT_PROMPT = "correct/v1"
 QUESTION_MAX = 250
@@ -65,7 +65,7 @@ def describe_verdict(verdict: Verdict) -> str:
 def flags_for(record: PairRecord, verdict: Verdict | None, grounding: Grounding | None,
               issues: list[Issue], min_grounding: float) -> list[str]:
     """Why a pair (or a rewrite) is not good enough; empty when it is."""
-    flags = [issue.message for issue in issues]
+    flags = [issue.message for issue in fixes(issues)]  # notes inform the judge only
     if grounding is not None and grounding.score < min_grounding:
         flags.append(f"only {grounding.score:.0%} of the answer is found in the passage "
                      f"(minimum {min_grounding:.0%})")
@@ -83,7 +83,7 @@ def flags_for(record: PairRecord, verdict: Verdict | None, grounding: Grounding 
 def correction_target(record: PairRecord, min_grounding: float) -> Literal["question", "both"]:
     """Fix the question only, unless the answer is (part of) the problem."""
     verdict = record.verdict
-    if any(issue.target == "answer" for issue in record.issues):
+    if any(issue.target == "answer" for issue in fixes(record.issues)):
         return "both"
     if record.grounding is not None and record.grounding.score < min_grounding:
         return "both"
@@ -191,7 +191,7 @@ class Corrector:
             record.correction = Correction(
                 question=question, answer=answer, target=target, cached=reply.cached,
                 grounding=grounding_of(answer, record.chunk_text),
-                issues=question_issues(question, answer))
+                issues=question_issues(question, answer, record.chunk_text))
             rewritten.append(record)
         self._rejudge(rewritten)
         return records

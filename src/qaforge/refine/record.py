@@ -23,11 +23,21 @@ Origin = Literal["list", "text"]
 
 
 class Issue(BaseModel):
-    """A deterministic check that failed; ``target`` says which half needs fixing."""
+    """A deterministic check that failed; ``target`` says which half needs fixing.
+
+    ``severity``: a ``fix`` sends the pair to correction; a ``note`` only informs (the judge
+    sees it, ``evaluation.json`` records it).
+    """
 
     code: str
     message: str
     target: Literal["question", "answer"] = "question"
+    severity: Literal["fix", "note"] = "fix"
+
+
+def fixes(issues: list[Issue]) -> list[Issue]:
+    """The issues that send a pair to correction (not the notes)."""
+    return [issue for issue in issues if issue.severity == "fix"]
 
 
 class Grounding(BaseModel):

@@ -202,6 +202,7 @@ def write_outputs(workdir: Path, records: list[PairRecord], files: list[FileRepo
             "decisions": summary.decisions,
             "labels": summary.labels,
             "correction_labels": dict(correction_labels),
+            "checks": dict(Counter(i.code for r in records for i in r.issues)),
             "reviewed_flagged_kept": reviewed_flagged,
             "dataset_rows": summary.dataset_rows,
             "retention_rate": summary.retention_rate,
