@@ -28,7 +28,7 @@ import sys
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from qaforge.errors import ConfigError
 
@@ -79,8 +79,12 @@ class LLMSettings(_Section):
     context: int = Field(default=2048, ge=256, description="tokens per request slot")
     gpu_layers: int = Field(default=-1, description="llamacpp: layers offloaded to the GPU; "
                             "-1 = the engine's default")
-    temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="sampling temperature")
-    max_tokens: int = Field(default=768, ge=16, description="most tokens per reply")
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="sampling "
+                               "temperature of every request (0 = greedy)")
+    max_tokens: int = Field(default=0, ge=0, description="most tokens per reply: 0 = each "
+                            "stage's own budget (generate: sized for pairs_per_chunk, judge "
+                            "160, correct 320, quiz and eval their own); 16 or more caps "
+                            "those budgets")
     reasoning_tokens: int = Field(default=0, ge=0, description="reasoning models: extra "
                                   "tokens per reply to think before answering")
     reasoning: Literal["strip", "keep"] = Field(default="strip", description="reasoning "
@@ -94,6 +98,13 @@ class LLMSettings(_Section):
                         "empty = GPU when present")
     gguf_file: str = Field(default="", description="transformers: GGUF file inside the "
                            "model dir")
+
+    @field_validator("max_tokens")
+    @classmethod
+    def _cap_or_auto(cls, value: int) -> int:
+        if 0 < value < 16:
+            raise ValueError("must be 0 (each stage's own budget) or at least 16")
+        return value
 
 
 class GenerateSettings(_Section):

@@ -116,12 +116,13 @@ class GenerateQA:
 
     def __init__(self, client: LLMClient, *, pairs_per_chunk: int = 3,
                  prompt: PromptTemplate | None = None, max_tokens: int | None = None,
-                 temperature: float = 0.0) -> None:
+                 temperature: float | None = None) -> None:
         self.client = client
         self.pairs = pairs_per_chunk
         self.prompt = prompt or load_prompt("qa/v1")
-        self.max_tokens = max_tokens or answer_token_budget(pairs_per_chunk)
-        self.temperature = temperature
+        # by default the client's sampling: [llm] temperature, max_tokens capping our budget
+        self.max_tokens = max_tokens or client.sampling.budget(answer_token_budget(pairs_per_chunk))
+        self.temperature = client.sampling.temperature if temperature is None else temperature
         self.schema = qa_schema(pairs_per_chunk)
 
     @property

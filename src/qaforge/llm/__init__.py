@@ -20,6 +20,7 @@ from qaforge.llm.base import (
     Completion,
     LLMClient,
     LLMError,
+    Sampling,
 )
 
 Factory = Callable[[LLMSettings], LLMClient]
@@ -54,8 +55,11 @@ def _factory(name: str) -> Factory:
 
 
 def make_client(settings: LLMSettings) -> LLMClient:
-    """Build (and start, for the embedded engine) the backend ``settings`` names."""
-    return _factory(settings.backend)(settings)
+    """Build (and start, for the embedded engine) the backend ``settings`` names; its
+    requests use the settings' ``temperature`` and ``max_tokens`` (:class:`Sampling`)."""
+    client = _factory(settings.backend)(settings)
+    client.sampling = Sampling(temperature=settings.temperature, max_tokens=settings.max_tokens)
+    return client
 
 
 __all__ = [
@@ -64,6 +68,7 @@ __all__ = [
     "Completion",
     "LLMClient",
     "LLMError",
+    "Sampling",
     "available_backends",
     "make_client",
 ]

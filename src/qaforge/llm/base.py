@@ -44,6 +44,19 @@ class ChatRequest:
     affinity: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Sampling:
+    """``[llm] temperature`` and ``max_tokens``, as every stage's requests use them."""
+
+    temperature: float = 0.0
+    #: 0: each stage asks for its own reply budget; otherwise that budget is capped here
+    max_tokens: int = 0
+
+    def budget(self, own: int) -> int:
+        """A stage's reply budget ``own``, capped by :attr:`max_tokens` when set."""
+        return min(own, self.max_tokens) if self.max_tokens else own
+
+
 @dataclass(slots=True)
 class Completion:
     """What came back for one request. ``text`` is the answer only: reasoning (a leading
@@ -115,9 +128,12 @@ class WorkerRecipe:
     options: dict[str, Any]
     servers: int = 1
     concurrency: int = 1
+    sampling: Sampling = Sampling()
 
     def __call__(self) -> LLMClient:
-        return self.build(concurrency=self.concurrency, **self.options)
+        client = self.build(concurrency=self.concurrency, **self.options)
+        client.sampling = self.sampling
+        return client
 
 
 class _Schedule:
@@ -164,6 +180,9 @@ class LLMClient(ABC):
     context_length: int | None = None
     #: True for the tiny bundled demo model, whose judgements cannot be trusted
     is_demo_model: bool = False
+    #: temperature and reply-budget cap every stage puts in its requests (``make_client``
+    #: sets them from the settings)
+    sampling: Sampling = Sampling()
 
     def __init__(self) -> None:
         self.usage = UsageTotals()

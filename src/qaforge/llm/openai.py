@@ -169,7 +169,7 @@ class OpenAIClient(LLMClient):
             "context_length": self._context_length, "backend": self.backend,
             "reasoning_tokens": self.reasoning_tokens,
             "demo": self.is_demo_model}, servers=servers,
-            concurrency=max(1, self.max_concurrency // servers))
+            concurrency=max(1, self.max_concurrency // servers), sampling=self.sampling)
 
     def _acquire(self, cancel: threading.Event | None, label: str) -> _Endpoint:
         """Least busy live endpoint; round-robin among ties. Checking for cancellation under

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from qaforge.llm.base import ChatRequest, LLMClient, LLMError
+from qaforge.llm.base import ChatRequest, LLMClient, LLMError, Sampling
 from qaforge.progress import ProgressFn
 from qaforge.prompts import load_prompt
 from qaforge.quiz.items import QuizItem, open_book_prompt, question_prompt
@@ -128,15 +128,15 @@ def modes_for(item: QuizItem, modes: Sequence[Mode] = MODES) -> list[Mode]:
 
 def answer_request(client: LLMClient, item: QuizItem, mode: Mode) -> ChatRequest:
     """The request every model under test gets: one user message, no system prompt."""
+    max_tokens = client.sampling.budget(ANSWER_MAX_TOKENS)
     if mode == "closed":
         content = question_prompt(item)
     else:
-        budget = passage_budget(client, ANSWER_MAX_TOKENS + 200
-                                + client.count_tokens(item.question))
+        budget = passage_budget(client, max_tokens + 200 + client.count_tokens(item.question))
         content = open_book_prompt(item.model_copy(update={
             "chunk_text": fit_passage(item.chunk_text, client, budget)}))
     return ChatRequest(messages=[{"role": "user", "content": content}], schema=None,
-                       max_tokens=ANSWER_MAX_TOKENS, temperature=0.0, seed=0,
+                       max_tokens=max_tokens, temperature=client.sampling.temperature, seed=0,
                        tag=f"eval-answer:{mode}:{item.id}")
 
 
@@ -162,13 +162,15 @@ def ask(client: LLMClient, items: Sequence[QuizItem], label: str = "",
     return ModelAnswers(label or client.model, client.describe(), answers)
 
 
-def grade_request(item: QuizItem, answer: Answer, template_name: str = GRADE_PROMPT
-                  ) -> ChatRequest:
+def grade_request(item: QuizItem, answer: Answer, template_name: str = GRADE_PROMPT, *,
+                  sampling: Sampling | None = None) -> ChatRequest:
+    sampling = sampling or Sampling()
     messages = load_prompt(template_name).render(
         question=item.question, reference=item.answer, evidence=item.evidence or "(none)",
         answer=answer.text.replace("</answer>", "</ answer>"))
     return ChatRequest(messages=messages, schema=GRADE_SCHEMA, schema_name="grade",
-                       max_tokens=GRADE_MAX_TOKENS, temperature=0.0, seed=0,
+                       max_tokens=sampling.budget(GRADE_MAX_TOKENS),
+                       temperature=sampling.temperature, seed=0,
                        tag=f"grade:{answer.mode}:{item.id}")
 
 
@@ -194,7 +196,7 @@ def grade(judge: LLMClient, items: Sequence[QuizItem], results: Sequence[ModelAn
         if progress:
             progress("grade", done, len(todo))
 
-    requests = [grade_request(by_id[a.item_id], a) for a in todo]
+    requests = [grade_request(by_id[a.item_id], a, sampling=judge.sampling) for a in todo]
     replies = ask_json(judge, requests, GradeReply, kind="grade", cache=cache,
                        on_done=on_done)
     failures = 0

@@ -216,7 +216,7 @@ class QuizWriter:
         self.progress = progress
         self.template = load_prompt(QUIZ_PROMPT)
         self.schema = quiz_schema(self.settings.per_chunk)
-        self.max_tokens = self.settings.per_chunk * 260 + 40
+        self.max_tokens = client.sampling.budget(self.settings.per_chunk * 260 + 40)
 
     @property
     def origin(self) -> str:
@@ -230,7 +230,8 @@ class QuizWriter:
             pages=pages_text(chunk.pages), n=self.settings.per_chunk,
             text=fit_passage(chunk.text, self.client, budget))
         return ChatRequest(messages=messages, schema=self.schema, schema_name="quiz",
-                           max_tokens=self.max_tokens, temperature=0.0, seed=0,
+                           max_tokens=self.max_tokens,
+                           temperature=self.client.sampling.temperature, seed=0,
                            tag=f"quiz:{chunk.id}")
 
     def write(self, sources: list[SourceChunk], training: TrainingQuestions) -> QuizResult:

@@ -148,8 +148,8 @@ class Corrector:
         self.calls = 0
 
     def request(self, record: PairRecord, target: str) -> ChatRequest:
-        reserve = (self.client.count_tokens(record.question + record.answer)
-                   + CORRECT_MAX_TOKENS + 400)
+        max_tokens = self.client.sampling.budget(CORRECT_MAX_TOKENS)
+        reserve = self.client.count_tokens(record.question + record.answer) + max_tokens + 400
         messages = self.template.render(
             document=record.document, headings=" > ".join(record.headings) or "-",
             pages=pages_text(record.pages),
@@ -157,8 +157,8 @@ class Corrector:
             question=record.question, answer=record.answer,
             problems="; ".join(record.flags) or "unclear", instruction=_INSTRUCTIONS[target])
         return ChatRequest(messages=messages, schema=CORRECT_SCHEMA, schema_name="pair",
-                           max_tokens=CORRECT_MAX_TOKENS, temperature=0.0, seed=0,
-                           tag=f"correct:{record.pair_id}", affinity=record.chunk_key)
+                           max_tokens=max_tokens, temperature=self.client.sampling.temperature,
+                           seed=0, tag=f"correct:{record.pair_id}", affinity=record.chunk_key)
 
     def __call__(self, records: list[PairRecord]) -> list[PairRecord]:
         """Step: correct every record left ``pending`` with flags by :func:`decide`."""

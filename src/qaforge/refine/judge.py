@@ -134,8 +134,9 @@ class Judge:
 
     def request(self, candidate: Candidate) -> ChatRequest:
         record = candidate.record
+        max_tokens = self.client.sampling.budget(JUDGE_MAX_TOKENS)
         reserve = (self.client.count_tokens(candidate.question + candidate.answer)
-                   + JUDGE_MAX_TOKENS + 450)
+                   + max_tokens + 450)
         messages = self.template.render(
             document=record.document, headings=" > ".join(record.headings) or "-",
             pages=pages_text(record.pages),
@@ -143,8 +144,8 @@ class Judge:
             question=candidate.question, answer=candidate.answer,
             evidence=describe_evidence(candidate.grounding, candidate.issues))
         return ChatRequest(messages=messages, schema=JUDGE_SCHEMA, schema_name="verdict",
-                           max_tokens=JUDGE_MAX_TOKENS, temperature=0.0, seed=0,
-                           tag=f"judge:{record.pair_id}", affinity=record.chunk_key)
+                           max_tokens=max_tokens, temperature=self.client.sampling.temperature,
+                           seed=0, tag=f"judge:{record.pair_id}", affinity=record.chunk_key)
 
     def judge(self, candidates: list[Candidate], stage: str = "judge") -> list[Verdict]:
         """Verdicts for ``candidates``, in order (failures are verdicts with ``error``)."""

@@ -77,8 +77,7 @@ class GenerateSetup:
     @classmethod
     def for_client(cls, client: LLMClient, settings: GenerateSettings) -> GenerateSetup:
         prompt = load_prompt(settings.prompt, settings.prompt_file or None)
-        gen = GenerateQA(client, pairs_per_chunk=settings.pairs_per_chunk, prompt=prompt,
-                         temperature=0.0)
+        gen = GenerateQA(client, pairs_per_chunk=settings.pairs_per_chunk, prompt=prompt)
         budget = settings.chunk_tokens or default_chunk_budget(
             client.context_length or 2048, gen.prompt_overhead_tokens, gen.max_tokens)
         return cls(prompt, gen, budget, generator_info(client, gen, budget))

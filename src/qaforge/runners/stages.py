@@ -153,11 +153,10 @@ class GenerateRecords:
     """Stage: :class:`ChunkTask` records get their suggestions drafted; other records pass
     through. Input order is kept."""
 
-    def __init__(self, spec: ClientSpec, *, pairs_per_chunk: int, prompt: PromptTemplate,
-                 temperature: float = 0.0) -> None:
+    def __init__(self, spec: ClientSpec, *, pairs_per_chunk: int, prompt: PromptTemplate
+                 ) -> None:
         self.client = spec.build()
-        self.generate = GenerateQA(self.client, pairs_per_chunk=pairs_per_chunk, prompt=prompt,
-                                   temperature=temperature)
+        self.generate = GenerateQA(self.client, pairs_per_chunk=pairs_per_chunk, prompt=prompt)
 
     def __call__(self, records: list[StageRecord]) -> list[StageRecord]:
         wanted = [(i, r) for i, r in enumerate(records) if isinstance(r, ChunkTask)]
