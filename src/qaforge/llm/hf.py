@@ -103,8 +103,34 @@ def split_model_spec(model: str, gguf_file: str = "") -> tuple[str, str]:
     return (str(path) if path.exists() else spec), gguf_file
 
 
+def adapter_base(model: str) -> str | None:
+    """The base model a LoRA adapter folder names (its ``adapter_config.json``), or None
+    when ``model`` is not an adapter folder."""
+    config = Path(model).expanduser() / "adapter_config.json" if model else None
+    if config is None or not config.is_file():
+        return None
+    try:
+        base = json.loads(config.read_text(encoding="utf-8")).get("base_model_name_or_path")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise BackendUnavailable(f"{config}: not a readable adapter config ({exc})") from None
+    if not isinstance(base, str) or not base:
+        raise BackendUnavailable(f"{config}: names no base_model_name_or_path")
+    return base
+
+
+def _merged(model: Any, adapter: str) -> Any:
+    """``model`` with the LoRA adapter in ``adapter`` merged into its weights."""
+    try:
+        from peft import PeftModel
+    except ImportError:
+        raise BackendUnavailable(f"{adapter}: a LoRA adapter needs peft: {INSTALL_HINT}"
+                                 ) from None
+    return PeftModel.from_pretrained(model, adapter).merge_and_unload()
+
+
 class TransformersBackend(LLMClient):
-    """A causal LM from ``transformers`` with batched, greedy generation."""
+    """A causal LM from ``transformers`` with batched, greedy generation; ``model`` may
+    also be a LoRA adapter folder (PEFT), merged into the base model it names."""
 
     backend = "transformers"
 
@@ -114,7 +140,8 @@ class TransformersBackend(LLMClient):
         super().__init__()
         torch, transformers = _import_stack()
         self._torch = torch
-        source, gguf = split_model_spec(model, gguf_file)
+        adapter = model if adapter_base(model) else ""
+        source, gguf = split_model_spec(adapter_base(model) or model, gguf_file)
         self.model = f"{source}/{gguf}" if gguf else source
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         if threads and self.device == "cpu":
@@ -128,6 +155,9 @@ class TransformersBackend(LLMClient):
                 self.tokenizer = transformers.AutoTokenizer.from_pretrained(source, **extra)
                 self._model = transformers.AutoModelForCausalLM.from_pretrained(
                     source, dtype=dtype, **extra).to(self.device)
+                if adapter:
+                    self._model = _merged(self._model, adapter)
+                    self.model = f"{self.model}+{adapter}"
         except (OSError, ValueError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise BackendUnavailable(f"{self.model}: transformers could not load it: "
