@@ -5,6 +5,8 @@ source lines, lists, tables and code; broken and unknown files are one Extractio
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -187,3 +189,14 @@ def test_a_file_without_text_is_a_warning_not_an_error(tmp_path: Path) -> None:
                     encoding="utf-8")
     doc = read_document(path)
     assert doc.elements == [] and doc.warnings == ["no text found in this HTML file"]
+
+
+def test_bench_formats_reports_every_format(docs: Path) -> None:
+    """bench/bench_formats.py (the figures in docs/benchmarks.md) runs and names each format."""
+    script = Path(__file__).resolve().parents[2] / "bench" / "bench_formats.py"
+    done = subprocess.run([sys.executable, str(script), "--samples", str(docs), "--rounds", "1"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert [line.split()[0] for line in done.stdout.splitlines()] == [
+        "DOCX", "EPUB", "HTML", "Markdown", "text"]
+    assert all("files/s" in line and "install" in line for line in done.stdout.splitlines())

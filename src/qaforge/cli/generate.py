@@ -173,10 +173,11 @@ def print_generate_summary(summary: GenerateSummary, workdir: Path) -> None:
 @output_options
 @friendly_errors
 def command(inputs: tuple[Path, ...], **params: Any) -> None:
-    """Stage 1: extract and chunk PDFs, and draft Q&A pairs for every chunk.
+    """Stage 1: extract and chunk documents, and draft Q&A pairs for every chunk.
 
-    INPUTS are PDF files or folders (searched recursively). Writes
-    WORKDIR/output_json/<pdf>_suggestions.json for every PDF.
+    INPUTS are files or folders (searched recursively) of PDF, DOCX, EPUB, HTML, Markdown
+    or text documents. Writes WORKDIR/output_json/<pdf>_suggestions.json for every PDF
+    (<name.ext>_suggestions.json for the other formats).
     """
     settings = generate_settings(params)
     workdir: Path = params["workdir"]
