@@ -159,3 +159,22 @@ def test_eval_json_summarises_each_model_and_compares_them(tmp_path: Path) -> No
     assert header == ["", "base", "tuned", "tuned - base"]
     closed = next(r for r in rows if r[0] == "closed-book")
     assert closed[3] == "+33 pts" and closed[1].startswith("0% (F1")
+
+
+def test_model_specs_name_label_backend_model_and_server() -> None:
+    from qaforge.cli.eval import parse_model_spec
+    from qaforge.config import LLMSettings
+    from qaforge.errors import ConfigError
+
+    default = LLMSettings(concurrency=2)
+    label, spec = parse_model_spec("tuned=openai:my-ft@http://127.0.0.1:8000/v1", default)
+    assert (label, spec.backend, spec.model, spec.base_urls) == (
+        "tuned", "openai", "my-ft", ["http://127.0.0.1:8000/v1"])
+    assert spec.concurrency == 2  # the rest comes from [llm]
+    label, spec = parse_model_spec("/models/a=b.gguf", default)
+    assert (label, spec.backend, spec.model) == ("/models/a=b.gguf", "llamacpp",
+                                                 "/models/a=b.gguf")
+    label, spec = parse_model_spec("base=transformers:out/lora", default)
+    assert (label, spec.backend, spec.model) == ("base", "transformers", "out/lora")
+    with pytest.raises(ConfigError, match="no model named"):
+        parse_model_spec("x=llamacpp:", default)
