@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import data_fetch
+import pdfgen
 from qaforge.chunking import chunk_document
 from qaforge.errors import ExtractionError
 from qaforge.extract import extract_pdf
@@ -200,3 +201,21 @@ def test_bench_formats_reports_every_format(docs: Path) -> None:
     assert [line.split()[0] for line in done.stdout.splitlines()] == [
         "DOCX", "EPUB", "HTML", "Markdown", "text"]
     assert all("files/s" in line and "install" in line for line in done.stdout.splitlines())
+
+
+def test_xhtml_self_closed_anchors_do_not_swallow_the_page(tmp_path: Path) -> None:
+    """EPUB chapters are XHTML: ``<a id="c1"/>`` is an open link to an HTML parser, and the
+    list after it looked like navigation (all links) and was dropped."""
+    page = ('<html xmlns="http://www.w3.org/1999/xhtml"><body><h1><a id="c1"/>Chapter</h1>'
+            "<p>Intro.</p><ul><li>first item</li><li>second</li></ul></body></html>")
+    path = tmp_path / "chapter.xhtml"
+    path.write_text(page, encoding="utf-8")
+    assert [(e.kind, e.text) for e in read_document(path).elements] == [
+        ("heading", "Chapter"), ("paragraph", "Intro."), ("list_item", "first item"),
+        ("list_item", "second")]
+
+
+def test_a_pdf_without_the_pdf_suffix_named_as_input_is_still_a_pdf(tmp_path: Path) -> None:
+    path = pdfgen.plain_pdf(tmp_path, pages=1)
+    renamed = path.rename(tmp_path / "scan.bin")
+    assert extract_pdf(renamed, memory_limit_mb=0).pages == 1
