@@ -118,11 +118,12 @@ def test_text_headings_from_numbering_and_underlines(docs: Path) -> None:
     assert (2, "1.1. Purpose") in headings(fhs)
 
     blocks = text_blocks("Title\n=====\n\nIntro text\nwraps here.\n\nPart\n----\n- one\n- two\n"
-                         "  more\n")
+                         "  more\n\nThe rules:\n* first\n")
     assert [(b.kind, b.text, b.level, b.line) for b in blocks] == [
         ("heading", "Title", 1, 1), ("paragraph", "Intro text wraps here.", None, 4),
         ("heading", "Part", 2, 7), ("list_item", "one", None, 9),
-        ("list_item", "two more", None, 10)]
+        ("list_item", "two more", None, 10), ("paragraph", "The rules:", None, 13),
+        ("list_item", "first", None, 14)]
 
 
 def test_text_encodings() -> None:

@@ -111,6 +111,10 @@ def _group_blocks(number: int, group: list[str], body: int,
         return [Block("heading", lines[0], level=numbered, line=start)]
     if _BULLET.match(lines[0]):
         return _items(lines, start)
+    first_item = next((i for i, line in enumerate(lines) if _BULLET.match(line)), None)
+    if first_item is not None:  # "The rules:" and its items with no blank line between
+        return [Block("paragraph", " ".join(lines[:first_item]), line=start),
+                *_items(lines[first_item:], start + first_item)]
     if all(_indent(line) >= (body + 2 if body else 4) for line in lines):
         return [Block("code", "\n".join(line[min(map(_indent, lines)):] for line in lines),
                       line=start)]
