@@ -21,6 +21,8 @@ from collections import Counter, defaultdict
 from qaforge.refine.checks import normalise
 from qaforge.refine.record import Issue, PairRecord
 
+_WORD = re.compile(r"[\w'’-]+")
+
 # -- truncated answers -------------------------------------------------------------------
 
 _DANGLING_END = re.compile(r"[,;:(\[{\u2013\u2014-]\s*$|\b(?:e\.g|i\.e|cf)\.?$|\(\s*\w{1,3}\.$")
@@ -49,6 +51,8 @@ def truncated(answer: str, chunk_text: str = "") -> Issue | None:
         why = f"it ends on the word {words[-1]!r}"
     elif text.count("(") > text.count(")") and not text.endswith(_FINAL[:3]):
         why = "a bracket it opens is never closed"
+    elif not text.endswith(_FINAL) and (cut := _cut_word(text, chunk_text)):
+        why = f"it stops inside a word ({cut})"
     elif chunk_text and text.endswith(".") and len(text) >= 12:
         tail = text[-30:]
         at = chunk_text.find(tail)
@@ -59,6 +63,24 @@ def truncated(answer: str, chunk_text: str = "") -> Issue | None:
         return None
     return Issue(code="truncated", target="answer",
                  message=f"the answer is cut off mid-sentence: {why}")
+
+
+_LAST_WORD = re.compile(r"(\w{2,})$")
+CUT_WORD_MIN_ANSWER = 200
+
+
+def _cut_word(text: str, chunk_text: str) -> str:
+    """``'langu' of 'language'`` when a long answer's last word is no word of the answer or
+    the passage but the start of a clearly longer one (a reply cut at its token budget)."""
+    match = _LAST_WORD.search(text)
+    if match is None or len(text) < CUT_WORD_MIN_ANSWER:
+        return ""
+    stem = match.group(1).casefold()
+    vocabulary = set(_WORD.findall((text[:match.start()] + " " + chunk_text).casefold()))
+    if stem in vocabulary:
+        return ""
+    longer = sorted(w for w in vocabulary if w.startswith(stem) and len(w) >= len(stem) + 3)
+    return f"{match.group(1)!r} of {longer[0]!r}" if longer else ""
 
 
 # -- answers that point at what the pair does not contain --------------------------------
@@ -104,7 +126,6 @@ _DEFINITE_REFERENCE = re.compile(
     r"|\bthis (?:method|approach|model|system|algorithm|technique|framework|scheme|work|"
     r"procedure|function|step|process|result|tool|option|feature|package|command)\b"
     r"|\b" + _FLOAT + r"\b(?!\s+of\b)", re.IGNORECASE)
-_WORD = re.compile(r"[\w'’-]+")
 # words that name nothing on their own: with only these and "the <noun>" phrases, a question
 # has no anchor a reader could resolve ("What are the modes of the objects?")
 _EMPTY_WORD_LIST = """
