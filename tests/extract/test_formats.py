@@ -183,6 +183,12 @@ def test_zip_files_that_are_not_their_format(tmp_path: Path) -> None:
     book.write_bytes(path.read_bytes())
     with pytest.raises(ExtractionError, match=r"META-INF/container.xml is missing"):
         read_document(book)
+    broken = tmp_path / "broken.docx"  # what the parser raises is one line, in the worker too
+    with zipfile.ZipFile(broken, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<w:document><unclosed")
+    with pytest.raises(ExtractionError, match=r"^broken\.docx: malformed DOCX file \(Expat"):
+        extract_pdf(broken)
 
 
 def test_a_file_without_text_is_a_warning_not_an_error(tmp_path: Path) -> None:

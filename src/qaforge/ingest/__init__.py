@@ -76,19 +76,23 @@ def read_document(path: Path) -> Document:
         raise ExtractionError(path, unsupported(path))
     if not path.is_file():
         raise ExtractionError(path, "no such file" if not path.exists() else "not a file")
-    from qaforge.ingest.blocks import Block, to_elements
+    from qaforge.ingest.blocks import Block, NotReadable, to_elements
 
+    kind = path.suffix.lstrip(".").upper()
     try:
         digest = sha256_file(path)
         blocks: list[Block] = importlib.import_module(f"qaforge.ingest.{reader}").read(path)
+    except NotReadable as exc:  # a reader's own refusal says what the file is instead
+        raise ExtractionError(path, str(exc)) from exc
     except OSError as exc:
         raise ExtractionError(path, f"cannot read file ({exc.strerror or exc})") from exc
-    except (ValueError, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
-        # the readers' own refusals (NotText, NotDocx, NotEpub) and broken archives
-        raise ExtractionError(path, str(exc) or type(exc).__name__) from exc
-    except (KeyError, AssertionError, AttributeError) as exc:  # mammoth on a malformed file
-        raise ExtractionError(path, f"malformed {path.suffix.lstrip('.').upper()} file "
-                                    f"({type(exc).__name__}: {exc})") from exc
+    except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+        raise ExtractionError(path, f"broken {kind} file (damaged ZIP archive: {exc})") from exc
+    except MemoryError:
+        raise  # the worker reports it as too large, and restarts
+    except Exception as exc:  # untrusted bytes: whatever a parser raises costs only this file
+        raise ExtractionError(path, f"malformed {kind} file ({type(exc).__name__}: "
+                                    f"{str(exc)[:200]})") from exc
     elements, sections = to_elements(blocks)
     warnings = [] if elements else [f"no text found in this {reader.upper()} file"]
     return Document(file=path.name, path=str(path), sha256=digest, pages=sections,

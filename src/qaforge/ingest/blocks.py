@@ -16,6 +16,10 @@ from qaforge.extract.cleanup import normalise_text
 from qaforge.records import Element, ElementKind
 
 
+class NotReadable(ValueError):
+    """A reader's refusal: the file is not what its suffix says (the caller names it)."""
+
+
 @dataclass(slots=True)
 class Block:
     """One heading, paragraph, list item, table, caption or code block, in reading order."""

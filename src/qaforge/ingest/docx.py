@@ -8,7 +8,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from qaforge.ingest.blocks import Block
+from qaforge.ingest.blocks import Block, NotReadable
 from qaforge.ingest.html import html_blocks
 
 #: Word's title styles are headings too (mammoth maps only "Heading N" by default)
@@ -18,7 +18,7 @@ p[style-name='Subtitle'] => h2:fresh
 """
 
 
-class NotDocx(ValueError):
+class NotDocx(NotReadable):
     """The file is not a Word document (the caller names the file)."""
 
 

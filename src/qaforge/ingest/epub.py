@@ -15,14 +15,14 @@ from pathlib import Path
 from urllib.parse import unquote
 from xml.etree import ElementTree
 
-from qaforge.ingest.blocks import Block
+from qaforge.ingest.blocks import Block, NotReadable
 from qaforge.ingest.html import html_blocks, xhtml_as_html
 from qaforge.ingest.text import decode
 
 CHAPTER_TYPES = frozenset({"application/xhtml+xml", "text/html", "application/xml"})
 
 
-class NotEpub(ValueError):
+class NotEpub(NotReadable):
     """The file is not a readable EPUB (the caller names the file)."""
 
 

@@ -17,7 +17,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from qaforge.ingest.blocks import Block
+from qaforge.ingest.blocks import Block, NotReadable
 
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
          (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
@@ -30,7 +30,7 @@ _BULLET = re.compile(r"^\s*(?:[-*+•◦▪‣]|o(?=\s))\s+")
 MAX_HEADING_CHARS = 80
 
 
-class NotText(ValueError):
+class NotText(NotReadable):
     """The bytes are not text in any encoding we can tell (the caller names the file)."""
 
 
