@@ -83,7 +83,7 @@ def test_batch_form_for_cluster_runners_keeps_order() -> None:
     jobs = [ChunkJob("d.pdf", c) for c in chunks]
 
     def script(request: ChatRequest) -> str:
-        text = request.messages[-1]["content"].split("<passage>")[1].split("</passage>")[0]
+        text = request.passage
         return json.dumps({"pairs": [{"question": "What is said?", "answer": text.strip()}]})
 
     out = GenerateQA(FakeBackend(script, max_concurrency=3))(jobs)

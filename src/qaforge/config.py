@@ -31,6 +31,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from qaforge.errors import ConfigError
+from qaforge.prompts import DEFAULT_QA_PROMPT
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -116,7 +117,7 @@ class GenerateSettings(_Section):
     password: str = Field(default="", description="password of encrypted PDFs")
     ocr: bool = Field(default=False, description="OCR pages without a text layer "
                       "(needs tesseract)")
-    prompt: str = Field(default="qa/v1", description="packaged Q&A prompt template")
+    prompt: str = Field(default=DEFAULT_QA_PROMPT, description="packaged Q&A prompt template")
     prompt_file: str = Field(default="", description="your own prompt template file "
                              "(overrides prompt)")
     retry_failed: bool = Field(default=False, description="re-ask chunks whose output "

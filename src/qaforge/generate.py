@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from qaforge.llm.base import ChatRequest, Completion, LLMClient, LLMError
 from qaforge.llm.retry import stream_with_retry
-from qaforge.prompts import PromptTemplate, load_prompt
+from qaforge.prompts import DEFAULT_QA_PROMPT, PromptTemplate, load_prompt
 from qaforge.qa_parsing import parse_pairs
 from qaforge.records import Chunk, Suggestion, model_pair_id
 
@@ -119,7 +119,7 @@ class GenerateQA:
                  temperature: float | None = None) -> None:
         self.client = client
         self.pairs = pairs_per_chunk
-        self.prompt = prompt or load_prompt("qa/v1")
+        self.prompt = prompt or load_prompt(DEFAULT_QA_PROMPT)
         # by default the client's sampling: [llm] temperature, max_tokens capping our budget
         self.max_tokens = max_tokens or client.sampling.budget(answer_token_budget(pairs_per_chunk))
         self.temperature = client.sampling.temperature if temperature is None else temperature
@@ -143,7 +143,7 @@ class GenerateQA:
                              'Reply with JSON only: {"pairs": [{"question": "...", '
                              '"answer": "..."}]}'})
         return ChatRequest(messages=messages, schema=self.schema, schema_name="qa_pairs",
-                           max_tokens=self.max_tokens, tag=chunk.id,
+                           max_tokens=self.max_tokens, tag=chunk.id, passage=chunk.text,
                            temperature=self.temperature if not retry else
                            max(self.temperature, 0.3))
 

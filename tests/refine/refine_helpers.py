@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -47,17 +46,10 @@ def write_doc(workdir: Path, pdf: str, chunks: list[dict[str, Any]]) -> Path:
     return path
 
 
-_QUESTION = re.compile(r"^Question: (.*)$", re.MULTILINE)
-_ANSWER = re.compile(r"^Answer: (.*)$", re.MULTILINE)
-
-
 def prompt_pair(request: ChatRequest) -> tuple[str, str]:
-    """The question and answer a judge or correction prompt is about."""
-    text = request.messages[-1]["content"]
-    if request.messages[-1]["role"] == "user" and "Reply again" in text:
-        text = request.messages[-3]["content"]
-    q, a = _QUESTION.search(text), _ANSWER.search(text)
-    return (q.group(1) if q else ""), (a.group(1) if a else "")
+    """The question and answer a judge or correction request is about (its ``pair``, so
+    no test depends on a prompt's wording)."""
+    return request.pair or ("", "")
 
 
 def is_judge(request: ChatRequest) -> bool:

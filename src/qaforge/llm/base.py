@@ -32,6 +32,11 @@ class ChatRequest:
     do so, the others rely on the prompt and the caller's tolerant parser. Requests that share
     an ``affinity`` (e.g. the judge's calls about one chunk) run one after another, so a
     server's slot reuses the prompt prefix they share instead of each slot reading it anew.
+
+    ``passage`` and ``pair`` say in structured form what the prompt is about, so nothing
+    (the fake backend, a test) has to find it in a prompt's wording: the passage as sent
+    (a chunk; for a grade, the reference answer) and the ``(question, answer)`` judged,
+    corrected or graded. Backends send ``messages`` only.
     """
 
     messages: list[dict[str, str]]
@@ -42,6 +47,8 @@ class ChatRequest:
     seed: int | None = 0
     tag: str = ""  # caller's label (e.g. chunk id), echoed in logs and errors
     affinity: str = ""
+    passage: str = ""
+    pair: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,10 @@
 Replies come from a list (consumed in order, the last one repeats), or from a function of
 the request. A reply that is an exception instance is raised instead, to script failures; a
 :class:`Completion` is returned as it is (to script a finish reason or server-side
-reasoning). With no script at all, :func:`echo_pairs` writes grounded pairs from the
-prompt's text. Replies may start with ``<think>...</think>`` like a reasoning model's: the
-:class:`Completion` separates it, as for every backend.
+reasoning). With no script at all, :func:`echo_pairs` answers from the request's
+structured fields and schema (grounded pairs from its passage). Replies may start with
+``<think>...</think>`` like a reasoning model's: the :class:`Completion` separates it, as
+for every backend.
 
 ``--backend fake`` (:func:`from_settings`) reads two environment variables, so tests can
 drive the real CLI in a subprocess: ``QAFORGE_FAKE_DELAY`` (seconds each reply takes) and
@@ -39,54 +40,59 @@ _SENTENCE = re.compile(r"[^.!?\n]{20,}[.!?]")
 def echo_pairs(request: ChatRequest) -> str:
     """A deterministic reply that fits the request's schema well enough for logic tests.
 
-    For generation it turns sentences of the prompt's chunk into pairs; for a judge schema
-    (``label`` property) it answers ``Clear``; for a correction schema it echoes back.
+    It reads what the request is about from its structured fields (``passage``, ``pair``)
+    and what to answer from its schema, never from the prompt's wording, so any prompt
+    template gets the same answers (a request built by hand without a passage is answered
+    from its last message). Pairs (``pairs``) and quiz items (``items``) come from the
+    passage's sentences; a judge schema (``label``) gets ``Clear``; a correction schema
+    (``question``/``answer``) gets the pair back; a grade (``correct``) says "yes" when the
+    reference (the grade's passage) is inside the answer; an eval answer (tag
+    ``eval-answer:``, free text) is the passage, or "I do not know." without one.
     """
-    prompt = request.messages[-1]["content"] if request.messages else ""
     props = (request.schema or {}).get("properties", {})
-    if request.tag.startswith("eval-answer:") or "items" in props or "correct" in props:
-        return _quiz_reply(prompt, props)
+    passage = request.passage or (request.messages[-1]["content"] if request.messages else "")
+    question, answer = request.pair or ("", "")
+    if request.tag.startswith("eval-answer:"):
+        return f"Yes. {' '.join(request.passage.split())[:1500]}" if request.passage \
+            else "I do not know."
+    if "items" in props:
+        return json.dumps({"items": _quiz_items(request.passage)})
+    if "correct" in props:
+        known = bool(request.passage.strip()) and \
+            request.passage.strip().lower() in answer.lower()
+        return json.dumps({"correct": "yes" if known else "no", "reason": "fake grade"})
     if "label" in props:
         return json.dumps({"reason": "The answer is supported by the passage.", "clarity": 5,
                            "coherence": 5, "relevance": 5, "groundedness": 5, "label": "Clear"})
     if "question" in props and "answer" in props:
-        q = re.search(r"Question:\s*(.+)", prompt)
-        a = re.search(r"Answer:\s*(.+)", prompt)
-        return json.dumps({"question": q.group(1).strip() if q else "What is described?",
-                           "answer": a.group(1).strip() if a else "It is described in the text."})
-    text = prompt.split("<passage>")[-1].split("</passage>")[0] if "<passage>" in prompt else prompt
-    sentences = [s.strip() for s in _SENTENCE.findall(text)][:3] or [text.strip()[:200] or "-"]
+        return json.dumps({"question": question or "What is described?",
+                           "answer": answer or "It is described in the text."})
+    sentences = _sentences(passage)[:3] or [passage.strip()[:200] or "-"]
     pairs = [{"question": f"What is known about {' '.join(s.split()[:4])}?",
               "answer": s} for s in sentences]
     return json.dumps({"pairs": pairs})
 
 
-def _quiz_reply(prompt: str, props: dict[str, Any]) -> str:
-    """``qaforge quiz``/``eval`` requests: items from the passage's sentences (yes/no,
-    fill-in, short), grades that say "yes" when the reference is inside the answer, and
-    answers that know only what the passage in view says."""
-    passage = prompt.split("<passage>")[-1].split("</passage>")[0] if "<passage>" in prompt else ""
-    if "items" in props:
-        items = []
-        for i, sentence in enumerate(s.strip() for s in _SENTENCE.findall(passage)[:3]):
-            words = sentence.rstrip(".!?").split()
-            if i % 3 == 0:
-                items.append({"form": "yesno", "answer": "Yes", "evidence": sentence,
-                              "question": f"Is it true that {' '.join(words)}?"})
-            elif i % 3 == 1:
-                items.append({"form": "fill", "answer": words[-1], "evidence": sentence,
-                              "question": " ".join([*words[:-1], "____."])})
-            else:
-                items.append({"form": "short", "answer": " ".join(words[-3:]),
-                              "evidence": sentence,
-                              "question": f"What completes: {' '.join(words[:-3])} ...?"})
-        return json.dumps({"items": items})
-    if "correct" in props:
-        reference = re.search(r"Reference answer:\s*(.+)", prompt)
-        answer = prompt.split("<answer>")[-1].split("</answer>")[0].lower()
-        known = reference is not None and reference.group(1).strip().lower() in answer
-        return json.dumps({"correct": "yes" if known else "no", "reason": "fake grade"})
-    return f"Yes. {' '.join(passage.split())[:1500]}" if passage else "I do not know."
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE.findall(text)]
+
+
+def _quiz_items(passage: str) -> list[dict[str, str]]:
+    """``qaforge quiz`` items from the passage's sentences: yes/no, fill-in, short."""
+    items = []
+    for i, sentence in enumerate(_sentences(passage)[:3]):
+        words = sentence.rstrip(".!?").split()
+        if i % 3 == 0:
+            items.append({"form": "yesno", "answer": "Yes", "evidence": sentence,
+                          "question": f"Is it true that {' '.join(words)}?"})
+        elif i % 3 == 1:
+            items.append({"form": "fill", "answer": words[-1], "evidence": sentence,
+                          "question": " ".join([*words[:-1], "____."])})
+        else:
+            items.append({"form": "short", "answer": " ".join(words[-3:]),
+                          "evidence": sentence,
+                          "question": f"What completes: {' '.join(words[:-3])} ...?"})
+    return items
 
 
 class FakeBackend(LLMClient):

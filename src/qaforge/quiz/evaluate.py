@@ -129,15 +129,16 @@ def modes_for(item: QuizItem, modes: Sequence[Mode] = MODES) -> list[Mode]:
 def answer_request(client: LLMClient, item: QuizItem, mode: Mode) -> ChatRequest:
     """The request every model under test gets: one user message, no system prompt."""
     max_tokens = client.sampling.budget(ANSWER_MAX_TOKENS)
+    passage = ""
     if mode == "closed":
         content = question_prompt(item)
     else:
         budget = passage_budget(client, max_tokens + 200 + client.count_tokens(item.question))
-        content = open_book_prompt(item.model_copy(update={
-            "chunk_text": fit_passage(item.chunk_text, client, budget)}))
+        passage = fit_passage(item.chunk_text, client, budget)
+        content = open_book_prompt(item.model_copy(update={"chunk_text": passage}))
     return ChatRequest(messages=[{"role": "user", "content": content}], schema=None,
                        max_tokens=max_tokens, temperature=client.sampling.temperature, seed=0,
-                       tag=f"eval-answer:{mode}:{item.id}")
+                       tag=f"eval-answer:{mode}:{item.id}", passage=passage)
 
 
 def ask(client: LLMClient, items: Sequence[QuizItem], label: str = "",
@@ -171,7 +172,8 @@ def grade_request(item: QuizItem, answer: Answer, template_name: str = GRADE_PRO
     return ChatRequest(messages=messages, schema=GRADE_SCHEMA, schema_name="grade",
                        max_tokens=sampling.budget(GRADE_MAX_TOKENS),
                        temperature=sampling.temperature, seed=0,
-                       tag=f"grade:{answer.mode}:{item.id}")
+                       tag=f"grade:{answer.mode}:{item.id}", passage=item.answer,
+                       pair=(item.question, answer.text))
 
 
 def grade(judge: LLMClient, items: Sequence[QuizItem], results: Sequence[ModelAnswers],

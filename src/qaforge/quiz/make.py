@@ -225,14 +225,14 @@ class QuizWriter:
     def request(self, source: SourceChunk) -> ChatRequest:
         chunk = source.chunk
         budget = passage_budget(self.client, self.max_tokens + 500)
+        passage = fit_passage(chunk.text, self.client, budget)
         messages = self.template.render(
             document=source.document, headings=" > ".join(chunk.headings) or "-",
-            pages=pages_text(chunk.pages), n=self.settings.per_chunk,
-            text=fit_passage(chunk.text, self.client, budget))
+            pages=pages_text(chunk.pages), n=self.settings.per_chunk, text=passage)
         return ChatRequest(messages=messages, schema=self.schema, schema_name="quiz",
                            max_tokens=self.max_tokens,
                            temperature=self.client.sampling.temperature, seed=0,
-                           tag=f"quiz:{chunk.id}")
+                           tag=f"quiz:{chunk.id}", passage=passage)
 
     def write(self, sources: list[SourceChunk], training: TrainingQuestions) -> QuizResult:
         """Items for ``sources``: drafted, checked, deduplicated (see the module doc)."""

@@ -150,15 +150,17 @@ class Corrector:
     def request(self, record: PairRecord, target: str) -> ChatRequest:
         max_tokens = self.client.sampling.budget(CORRECT_MAX_TOKENS)
         reserve = self.client.count_tokens(record.question + record.answer) + max_tokens + 400
+        passage = fit_passage(record.chunk_text, self.client,
+                              passage_budget(self.client, reserve))
         messages = self.template.render(
             document=record.document, headings=" > ".join(record.headings) or "-",
-            pages=pages_text(record.pages),
-            text=fit_passage(record.chunk_text, self.client, passage_budget(self.client, reserve)),
+            pages=pages_text(record.pages), text=passage,
             question=record.question, answer=record.answer,
             problems="; ".join(record.flags) or "unclear", instruction=_INSTRUCTIONS[target])
         return ChatRequest(messages=messages, schema=CORRECT_SCHEMA, schema_name="pair",
                            max_tokens=max_tokens, temperature=self.client.sampling.temperature,
-                           seed=0, tag=f"correct:{record.pair_id}", affinity=record.chunk_key)
+                           seed=0, tag=f"correct:{record.pair_id}", affinity=record.chunk_key,
+                           passage=passage, pair=(record.question, record.answer))
 
     def __call__(self, records: list[PairRecord]) -> list[PairRecord]:
         """Step: correct every record left ``pending`` with flags by :func:`decide`."""

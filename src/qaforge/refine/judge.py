@@ -137,15 +137,17 @@ class Judge:
         max_tokens = self.client.sampling.budget(JUDGE_MAX_TOKENS)
         reserve = (self.client.count_tokens(candidate.question + candidate.answer)
                    + max_tokens + 450)
+        passage = fit_passage(record.chunk_text, self.client,
+                              passage_budget(self.client, reserve))
         messages = self.template.render(
             document=record.document, headings=" > ".join(record.headings) or "-",
-            pages=pages_text(record.pages),
-            text=fit_passage(record.chunk_text, self.client, passage_budget(self.client, reserve)),
+            pages=pages_text(record.pages), text=passage,
             question=candidate.question, answer=candidate.answer,
             evidence=describe_evidence(candidate.grounding, candidate.issues))
         return ChatRequest(messages=messages, schema=JUDGE_SCHEMA, schema_name="verdict",
                            max_tokens=max_tokens, temperature=self.client.sampling.temperature,
-                           seed=0, tag=f"judge:{record.pair_id}", affinity=record.chunk_key)
+                           seed=0, tag=f"judge:{record.pair_id}", affinity=record.chunk_key,
+                           passage=passage, pair=(candidate.question, candidate.answer))
 
     def judge(self, candidates: list[Candidate], stage: str = "judge") -> list[Verdict]:
         """Verdicts for ``candidates``, in order (failures are verdicts with ``error``)."""
