@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 
 import sentencex
 
+from qaforge.languages import detect_language, sentence_language
 from qaforge.records import Chunk, Document, Element, content_id
 
 MIN_BUDGET = 128
 MAX_BUDGET = 1536
 ELEMENT_SEPARATOR = "\n\n"
-SENTENCE_LANGUAGE = "en"
 _LINE_SPLIT_KINDS = frozenset({"table", "code"})
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _WORD = re.compile(r"\S+")
@@ -59,11 +59,12 @@ def default_chunk_budget(context_length: int, prompt_tokens: int, answer_tokens:
     return max(MIN_BUDGET, min(MAX_BUDGET, room))
 
 
-def split_sentences(text: str) -> list[str]:
+def split_sentences(text: str, language: str | None = None) -> list[str]:
     """Split ``text`` into sentences, losslessly: ``"".join(result) == text``.
 
     Uses ``sentencex`` (rule-based, handles abbreviations such as "e.g.", "Fig. 3", "U.S."
-    and decimals). Each piece keeps the whitespace that follows it.
+    and decimals) with the rules of ``language`` (ISO 639-1; detected from ``text`` when not
+    given: German "Abb. 3" is no sentence end). Each piece keeps the whitespace after it.
     """
     if not text:
         return []
@@ -71,7 +72,7 @@ def split_sentences(text: str) -> list[str]:
     # extracted PDF text) are swapped for a same-length stand-in and the original sliced.
     safe = _SURROGATE.sub("\ufffd", text)
     try:
-        pieces = sentencex.segment(SENTENCE_LANGUAGE, safe)
+        pieces = sentencex.segment(sentence_language(language or detect_language(safe)), safe)
     except Exception:
         return [text]
     if "".join(pieces) != safe:

@@ -115,7 +115,9 @@ class Chunk(BaseModel):
 class Source(BaseModel):
     """The PDF a suggestions file was made from. ``file`` is its name (for display);
     ``path`` is where it was found, relative to the input folder (POSIX form), and decides
-    which PDF may fill the file (``None`` in files from versions that did not record it)."""
+    which PDF may fill the file (``None`` in files from versions that did not record it).
+    ``language`` is the ISO 639-1 code of the language most of its text is written in
+    (``None`` when unknown); pairs are written in it unless ``--language`` says otherwise."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -123,6 +125,7 @@ class Source(BaseModel):
     sha256: str
     pages: int
     path: str | None = None
+    language: str | None = None
 
 
 class GeneratorInfo(BaseModel):

@@ -21,6 +21,7 @@ from qaforge.discovery import FoundPdf as FoundPdf  # re-exported for the runner
 from qaforge.discovery import discover_pdfs as discover_pdfs
 from qaforge.errors import InputError, QaforgeError
 from qaforge.fileio import JsonFileError, sha256_file
+from qaforge.languages import detect_document_language
 from qaforge.records import (
     Chunk,
     Document,
@@ -210,7 +211,8 @@ def store_document(plan: DocumentPlan, *, pages: int, chunks: list[Chunk],
     if not chunks:
         notes += (f"{pdf.name}: no text to chunk",)
     source = Source(file=pdf.name, sha256=plan.sha256, pages=pages,
-                    path=plan.source or pdf.name)
+                    path=plan.source or pdf.name,
+                    language=detect_document_language(c.text for c in chunks))
     if plan.existing is None:
         data = SuggestionsFile(source=source, generator=generator, chunks=chunks)
         write_suggestions(out_path, data, expected_revision=None)

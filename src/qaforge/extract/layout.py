@@ -32,6 +32,7 @@ _CAPTION = re.compile(
 _SENTENCE_END = (".", "!", "?", ":", ";", "。", "！", "？", "…")
 _CLOSERS = "\"'”’)]»"
 _CJK_NO_SPACE = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
+_HANGUL_START = re.compile("[\uac00-\ud7af]")
 
 
 @dataclass(slots=True)
@@ -253,6 +254,9 @@ def _join_prose(lines: Sequence[Line], compounds: set[str]) -> str:
     pieces: list[str] = []
     hyphen = False
     previous: Line | None = None
+    # a Korean line broken mid-word runs to the column's edge; a short one ended a field
+    ends = sorted(line.x1 for line in lines)
+    full = ends[(3 * len(ends)) // 4] if ends else 0.0
     for line in lines:
         text = line.text
         if previous is None:
@@ -262,7 +266,8 @@ def _join_prose(lines: Sequence[Line], compounds: set[str]) -> str:
             pieces[-1] += text  # touching pieces of one printed line (R + superscript n)
         elif hyphen:
             pieces[-1] = join_hyphenated(pieces[-1], text, compounds)
-        elif _glued(pieces[-1], text):
+        elif _glued(pieces[-1], text) or (previous.glued and previous.x1 >= full - line.size
+                                           and _HANGUL_START.match(text)):
             pieces[-1] += text
         else:
             pieces.append(text)

@@ -65,6 +65,7 @@ class Line:
     bold: bool = False
     mono: bool = False
     hyphen: bool = False  # the last word continues on the next line
+    glued: bool = False  # Hangul broken mid-word at the line end: the next line joins on
     role: str = ""  # set later: "heading", "table", "drop", ...
     level: int | None = None  # heading level; for role "table", the table number
 
@@ -126,6 +127,9 @@ def _scan(path: Path, pattern: re.Pattern[bytes]) -> bool:
     return False
 
 
+_HANGUL_END = re.compile("[\uac00-\ud7af]$")
+# three or more lone Hangul syllables and nothing else but a footnote mark
+_LETTER_SPACED = re.compile(r"(?:[\uac00-\ud7af] ){2,}[\uac00-\ud7af][*\u2020\u2021\d]?$")
 _ENCRYPT_KEY = re.compile(rb"/Encrypt\b")
 _EMPTY_PAGE_TREE = re.compile(rb"/Count\s+0\b")
 _NONEMPTY_PAGE_TREE = re.compile(rb"/Count\s+[1-9]")
@@ -277,6 +281,9 @@ class PageReader:
         stripped = segment.strip()
         if not stripped:
             return None
+        # Korean wraps lines between syllables; the text stream has a space before the line
+        # break where a word ends there, and none where the word goes on
+        glued = bool(_HANGUL_END.search(segment))
         first = start + (len(segment) - len(segment.lstrip()))
         last = start + len(segment.rstrip()) - 1
         if not aligned:
@@ -309,7 +316,10 @@ class PageReader:
         if middle != probe and (bold or mono):
             bold_mid, mono_mid = self._font_style(tp, middle)
             bold, mono = bold and bold_mid, mono and mono_mid
-        return Line(stripped, number, x0, x1, top, round(size, 1), bold, mono, hyphen)
+        if _LETTER_SPACED.match(stripped):  # a name spaced out for looks: "김 창 호"
+            stripped = stripped.replace(" ", "")
+        return Line(stripped, number, x0, x1, top, round(size, 1), bold, mono, hyphen,
+                    glued=glued)
 
     def _font_style(self, tp: object, index: int) -> tuple[bool, bool]:
         length = _GetFontInfo(tp, index, self._name, 128, self._flags)

@@ -12,6 +12,7 @@ import unicodedata
 
 from rapidfuzz import fuzz
 
+from qaforge.languages import context_bound_phrase, join_unspaced, opens_with_instruction
 from qaforge.refine.record import Issue, PairRecord
 
 # an instruction ("Explain ...") is a fine prompt without a question mark; an interrogative
@@ -57,9 +58,10 @@ COPY_SIMILARITY = 0.9
 
 
 def normalise(text: str) -> str:
-    """Case-, accent- and punctuation-insensitive form used by the checks and dedup."""
+    """Case-, accent- and punctuation-insensitive form used by the checks and dedup (stray
+    spaces inside Chinese or Japanese text do not count)."""
     text = unicodedata.normalize("NFKC", text).casefold()
-    return " ".join(_WORD.findall(text))
+    return join_unspaced(" ".join(_WORD.findall(text)))
 
 
 def question_issues(question: str, answer: str, chunk_text: str = "") -> list[Issue]:
@@ -87,15 +89,17 @@ def form_issues(question: str, answer: str) -> list[Issue]:
         issues.append(Issue(code="empty_answer", message="the answer is empty", target="answer"))
     if (len(q) < MIN_QUESTION_CHARS and not unspaced) or len(words) + unspaced < 3:
         issues.append(Issue(code="too_short", message=f"the question is too short ({q!r})"))
-    elif not (q.endswith(QUESTION_MARKS) or (words and words[0] in _INSTRUCTION_WORDS)):
+    elif not (q.endswith(QUESTION_MARKS) or (words and words[0] in _INSTRUCTION_WORDS)
+              or opens_with_instruction(q)):
         issues.append(Issue(code="not_a_question",
                             message="not a question: it neither ends with '?' nor opens with "
                                     "an instruction such as 'Explain'"))
     match = _CONTEXT_BOUND.search(q)
-    if match:
+    bound = match.group(0) if match else context_bound_phrase(q)
+    if bound:
         issues.append(Issue(code="not_standalone",
                             message=f"refers to a passage the reader will not see "
-                                    f"({match.group(0)!r})"))
+                                    f"({bound!r})"))
     if answer.strip() and _is_copy(q, answer):
         issues.append(Issue(code="answer_copies_question",
                             message="the answer repeats the question instead of answering it",

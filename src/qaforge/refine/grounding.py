@@ -9,34 +9,24 @@ low score is strong evidence of an answer the chunk does not support; the judge 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
+from qaforge.languages import content_words, detect_language, stem
 from qaforge.refine.checks import normalise
 from qaforge.refine.record import Grounding, PairRecord
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\n+")
-_STOPWORD_LIST = """
-the a an and or but if then than that this these those there their they them with from into onto
-for of on in at by to as is are was were be been being has have had do does did not no yes
-it its it's which who whom whose what when where why how also such can could should would will
-may might must shall about over under more most less very just only other some any each both
-all per via using used use
-"""
-_STOPWORDS = frozenset(_STOPWORD_LIST.split())
 EVIDENCE_CHARS = 240
-# scripts written without spaces between words (or with particles glued to them), where a
-# "content word" is a whole phrase and word matching says nothing: there the span decides
-_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u0e00-\u0e7f]")
+# scripts written without spaces between words, where a "content word" is a whole phrase
+# and word matching says nothing: there the span decides
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\u0e00-\u0e7f]")
 
 
-def _content_words(text: str) -> list[str]:
-    return [w for w in normalise(text).split() if len(w) > 2 and w not in _STOPWORDS]
-
-
-def _stem(word: str) -> str:
-    # crude, language-neutral: "tuples"/"tuple", "defined"/"defines" share a 6-letter prefix
-    return word[:6]
+@lru_cache(maxsize=256)
+def _language(chunk_text: str) -> str | None:
+    return detect_language(chunk_text)
 
 
 def grounding_of(answer: str, chunk_text: str) -> Grounding:
@@ -57,12 +47,14 @@ def grounding_of(answer: str, chunk_text: str) -> Grounding:
             best_score = alignment.score
             evidence = chunk[alignment.dest_start:alignment.dest_end]
     span = weighted / (100.0 * sum(len(s) for s in sentences))
-    words = _content_words(answer)
+    # the chunk's language decides the stopwords (and Korean's particles) of both texts
+    language = _language(chunk_text)
+    words = content_words(normalise(answer), language)
     unspaced = len(_UNSPACED.findall(answer)) > 0.3 * max(1, len(answer.replace(" ", "")))
     if words and not unspaced:
-        chunk_words = set(chunk.split())
-        chunk_stems = {_stem(w) for w in chunk_words}
-        found = sum(1 for w in words if w in chunk_words or _stem(w) in chunk_stems)
+        chunk_words = set(chunk.split()) | set(content_words(chunk, language))
+        chunk_stems = {stem(w) for w in chunk_words}
+        found = sum(1 for w in words if w in chunk_words or stem(w) in chunk_stems)
         word_share = found / len(words)
     else:
         word_share = span
