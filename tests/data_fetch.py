@@ -104,8 +104,12 @@ def _apt_download(package: str, work: Path) -> tuple[Path, str]:
 
 
 def _pypi_sdist(requirement: str, work: Path) -> tuple[Path, str]:
-    _run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary",
-          ":all:", "--no-build-isolation", "-d", str(work), requirement], work)
+    command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary",
+               ":all:", "-d", str(work), requirement]
+    try:  # pip builds the sdist's metadata: in an isolated env, else with what is installed
+        _run(command, work)
+    except FetchError:
+        _run([*command, "--no-build-isolation"], work)
     [sdist] = sorted(work.glob("*.tar.gz"))
     root = work / "sdist"
     with tarfile.open(sdist) as tar:
