@@ -6,6 +6,11 @@ So every connection is tracked with the name of the thread that last sent on it;
 :meth:`AbortableTransport.abort` shuts down the sockets of matching threads, which makes
 their blocked reads fail at once and tells the server the client has gone (it then cancels
 the generation).
+
+The transport is built on httpx's public extension point (``httpx.BaseTransport``) over an
+httpcore pool, direct or through an HTTP(S) proxy, with a network backend that tracks the
+sockets (httpcore's public ``network_backend`` hook), so TLS settings (``verify``,
+``cert``) and a proxy are honoured and proxied requests can be aborted too.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import ssl
 import threading
 import typing
 import weakref
+from collections.abc import Iterator
 
 import httpcore
 import httpx
@@ -96,20 +102,50 @@ class _TrackingBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-class AbortableTransport(httpx.HTTPTransport):
-    """``httpx.HTTPTransport`` with :meth:`abort` for requests stuck in other threads."""
+class AbortableTransport(httpx.BaseTransport):
+    """An httpx transport with :meth:`abort` for requests stuck in other threads.
 
-    def __init__(self, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits)
+    Takes what ``httpx.HTTPTransport`` takes for connections: ``limits``, ``verify``,
+    ``cert``, ``trust_env`` (``SSL_CERT_FILE``/``SSL_CERT_DIR``) and an HTTP(S) ``proxy``.
+    """
+
+    def __init__(self, limits: httpx.Limits | None = None, *,
+                 verify: ssl.SSLContext | str | bool = True,
+                 cert: typing.Any = None, trust_env: bool = True,
+                 proxy: httpx.Proxy | httpx.URL | str | None = None) -> None:
         self._registry = _Registry()
-        # httpx builds its httpcore pool in __init__ and offers no hook for the network
-        # backend, so swap in an equivalent pool that uses the tracking backend.
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=_TrackingBackend(self._registry))
+        limits = limits or httpx.Limits()
+        options: dict[str, typing.Any] = {
+            "ssl_context": httpx.create_ssl_context(verify=verify, cert=cert,
+                                                    trust_env=trust_env),
+            "max_connections": limits.max_connections,
+            "max_keepalive_connections": limits.max_keepalive_connections,
+            "keepalive_expiry": limits.keepalive_expiry,
+            "network_backend": _TrackingBackend(self._registry)}
+        self._pool: httpcore.ConnectionPool
+        if proxy is None:
+            self._pool = httpcore.ConnectionPool(**options)
+            return
+        proxy = proxy if isinstance(proxy, httpx.Proxy) else httpx.Proxy(proxy)
+        if proxy.url.scheme not in ("http", "https"):
+            raise ValueError(f"unsupported proxy {proxy.url} (http:// or https:// only)")
+        self._pool = httpcore.HTTPProxy(
+            proxy_url=_core_url(proxy.url), proxy_auth=proxy.raw_auth,
+            proxy_headers=proxy.headers.raw, proxy_ssl_context=proxy.ssl_context, **options)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.SyncByteStream)
+        core = httpcore.Request(method=request.method, url=_core_url(request.url),
+                                headers=request.headers.raw, content=request.stream,
+                                extensions=request.extensions)
+        with _httpx_errors():
+            response = self._pool.handle_request(core)
+        assert isinstance(response.stream, typing.Iterable)
+        return httpx.Response(status_code=response.status, headers=response.headers,
+                              stream=_Body(response.stream), extensions=response.extensions)
+
+    def close(self) -> None:
+        self._pool.close()
 
     def abort(self, thread_prefix: str = "") -> int:
         """Shut down the sockets last used by threads whose name starts with
@@ -123,3 +159,39 @@ class AbortableTransport(httpx.HTTPTransport):
                 sock.shutdown(socket.SHUT_RDWR)
                 aborted += 1
         return aborted
+
+
+def _core_url(url: httpx.URL) -> httpcore.URL:
+    return httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port,
+                        target=url.raw_path)
+
+
+@contextlib.contextmanager
+def _httpx_errors() -> Iterator[None]:
+    """httpcore's errors as the httpx errors of the same name (``httpx.ReadError``,
+    ``httpx.ConnectTimeout``...), which is what callers of an httpx client catch."""
+    try:
+        yield
+    except Exception as exc:
+        for kind in type(exc).__mro__:
+            mapped = getattr(httpx, kind.__name__, None) if kind.__module__.startswith(
+                "httpcore") else None
+            if isinstance(mapped, type) and issubclass(mapped, httpx.TransportError):
+                raise mapped(str(exc)) from exc
+        raise
+
+
+class _Body(httpx.SyncByteStream):
+    """A response body read from httpcore, its errors mapped like the request's."""
+
+    def __init__(self, stream: typing.Iterable[bytes]) -> None:
+        self._stream = stream
+
+    def __iter__(self) -> Iterator[bytes]:
+        with _httpx_errors():
+            yield from self._stream
+
+    def close(self) -> None:
+        close = getattr(self._stream, "close", None)
+        if close is not None:
+            close()
