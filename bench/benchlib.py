@@ -41,7 +41,7 @@ def find_model(explicit: str = "") -> Path | None:
     ``$QAFORGE_TEST_MODEL``, else the /tmp copy; None when none exists."""
     if explicit:
         return Path(explicit)
-    from qaforge.llm.models import find_bundled_model
+    from qaforge.llm.catalogue import find_bundled_model
 
     candidates = [find_bundled_model(), os.environ.get("QAFORGE_TEST_MODEL"), FALLBACK_MODEL]
     for candidate in candidates:

@@ -7,7 +7,7 @@ rm -rf /tmp/bk; mkdir -p /tmp/bk
 echo "== llamacpp"; /usr/bin/time -f "wall %e s" qaforge run $PDF -o /tmp/bk/llamacpp --threads 1 2>&1 | grep -E "generate time|chunks done|refine|dataset rows|^│ time|wall"
 python - <<'PY' &
 import time, xllamacpp as x, os
-p = x.CommonParams(); p.model.path = os.environ.get("M", "") or __import__("qaforge.llm.models", fromlist=["x"]).find_bundled_model().__str__()
+p = x.CommonParams(); p.model.path = os.environ.get("M", "") or __import__("qaforge.llm.catalogue", fromlist=["x"]).find_bundled_model().__str__()
 p.n_parallel = 4; p.n_ctx = 8192; p.cpuparams.n_threads = 1; p.cpuparams_batch.n_threads = 1; p.port = 18099; p.hostnames = ["127.0.0.1"]
 s = x.Server(p); open("/tmp/bk/url", "w").write(s.listening_address); time.sleep(900)
 PY

