@@ -12,7 +12,7 @@ from typing import Any
 
 from qaforge.fileio import JsonFileError
 from qaforge.records import Chunk, Suggestion
-from qaforge.review.support import support_spans, to_utf16_spans
+from qaforge.review.highlight import support_spans, to_utf16_spans
 from qaforge.suggestions import LoadedSuggestions
 
 STATUSES = ("draft", "accepted", "edited", "rejected")

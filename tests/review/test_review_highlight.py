@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qaforge.review.support import support_spans, to_utf16_spans
+from qaforge.review.highlight import support_spans, to_utf16_spans
 
 TEXT = ("The Model 7 pump moves up to 40 litres of water per minute. It runs on a 12 volt "
         "battery and weighs 3.2 kilograms.\nThe housing is made of glass-fibre reinforced "
