@@ -112,3 +112,21 @@ def test_a_forked_process_starts_its_own_worker(tmp_path: Path) -> None:
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert extract_pdf(path).pages == 1 and isolation._worker.proc.pid == parent_worker
+
+
+def test_a_crash_is_not_called_out_of_memory_when_the_parent_is_big(tmp_path: Path) -> None:
+    """Linux starts a child's ru_maxrss at its parent's peak: a parent that once held more
+    than the worker's cap must not make every crash look like a memory blow-up."""
+    good = pdfgen.plain_pdf(tmp_path, pages=1)
+    ballast = bytearray(300 * 1024 * 1024)
+    ballast[:: 4096] = b"x" * len(ballast[:: 4096])  # touch every page: resident, not only mapped
+    child = isolation.ExtractWorker(512)
+    del ballast
+    try:
+        assert child.proc is not None
+        os.kill(child.proc.pid, signal.SIGSEGV)
+        _wait_until_dead(child.proc.pid)
+        with pytest.raises(ExtractionError, match=r"crashed the PDF library \(signal 11\)"):
+            child.extract(good, password=None, ocr=False, max_pages=DEFAULT_MAX_PAGES)
+    finally:
+        child.close()

@@ -16,6 +16,8 @@ import atexit
 import contextlib
 import json
 import os
+import resource
+import select
 import struct
 import subprocess
 import sys
@@ -54,6 +56,10 @@ class ExtractWorker:
     def __init__(self, limit_mb: int, idle_s: float = IDLE_EXIT_S) -> None:
         self.limit_mb = limit_mb
         self.idle_s = idle_s
+        # a child's ru_maxrss starts at its parent's peak (Linux keeps it across fork and
+        # exec), so only a peak above ours says anything about the worker's own memory
+        self._inherited_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        self._polled_kb = 0
         src = str(Path(qaforge.__file__).resolve().parents[1])
         path = os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH", "")) if p)
         self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
@@ -85,10 +91,27 @@ class ExtractWorker:
 
     def _read_reply(self) -> dict[str, Any]:
         assert self.proc is not None and self.proc.stdout is not None
+        self._watch_memory_until_readable()
         head = _read_exactly(self.proc.stdout, HEADER.size)
         reply: dict[str, Any] = json.loads(_read_exactly(self.proc.stdout,
                                                          HEADER.unpack(head)[0]))
         return reply
+
+    def _watch_memory_until_readable(self, interval_s: float = 0.02) -> None:
+        """Wait for the worker's reply, noting its resident high-water mark meanwhile (the
+        kernel forgets it once the process is dead)."""
+        assert self.proc is not None and self.proc.stdout is not None
+        status = Path(f"/proc/{self.proc.pid}/status")
+        while not select.select([self.proc.stdout], [], [], interval_s)[0]:
+            try:
+                text = status.read_text()
+            except OSError:
+                return
+            for line in text.splitlines():
+                if line.startswith("VmHWM:"):
+                    self._polled_kb = max(self._polled_kb, int(line.split()[1]))
+            if self.proc.poll() is not None:
+                return
 
     def _death_reason(self) -> str:
         """Reap the dead worker and say why it died, from its exit status and peak memory."""
@@ -98,7 +121,10 @@ class ExtractWorker:
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         _close_quietly(proc.stdout)
-        peak_mb = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+        kb_per_unit = 1 / 1024 if sys.platform == "darwin" else 1  # macOS counts bytes
+        reported = usage.ru_maxrss * kb_per_unit
+        own = reported if reported > self._inherited_kb * kb_per_unit else 0
+        peak_mb = max(own, self._polled_kb) / 1024
         if peak_mb >= MEMORY_DEATH_SHARE * self.limit_mb:
             return _too_large(self.limit_mb)
         if os.WIFSIGNALED(status):
