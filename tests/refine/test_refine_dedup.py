@@ -7,7 +7,7 @@ import random
 from qaforge.refine.checks import check_questions
 from qaforge.refine.dedup import deduplicate, deduplicate_rewrites
 from qaforge.refine.grounding import ground
-from qaforge.refine.record import Correction, PairRecord
+from qaforge.refine.pair_record import Correction, PairRecord
 
 CHUNK = "Python tuples are immutable sequences. Lists are mutable sequences."
 

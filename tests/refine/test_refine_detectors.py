@@ -18,7 +18,7 @@ from refine_helpers import EIFFEL, chunk, pair, write_doc
 
 from qaforge.refine import detectors
 from qaforge.refine.checks import check_questions, question_issues
-from qaforge.refine.record import Issue, PairRecord
+from qaforge.refine.pair_record import Issue, PairRecord
 
 CASES: list[dict[str, Any]] = json.loads(
     (Path(__file__).parent / "data" / "detector_cases.json").read_text(encoding="utf-8"))["cases"]

@@ -12,7 +12,7 @@ from qaforge.llm.fake import FakeBackend
 from qaforge.refine.cache import ReplyCache
 from qaforge.refine.calls import extract_json_object
 from qaforge.refine.judge import JUDGE_SCHEMA, Candidate, Judge
-from qaforge.refine.record import PairRecord
+from qaforge.refine.pair_record import PairRecord
 
 
 def record(question: str = "Who designed the Eiffel Tower?",

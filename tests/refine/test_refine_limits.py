@@ -15,7 +15,7 @@ from refine_helpers import EIFFEL, NILE, chunk, pair, write_doc
 from qaforge.cli.refine import refine_command
 from qaforge.refine.checks import size_issue
 from qaforge.refine.dedup import deduplicate
-from qaforge.refine.record import PairRecord
+from qaforge.refine.pair_record import PairRecord
 
 FIVE_MB = 5 * 1024 * 1024
 

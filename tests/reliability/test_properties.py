@@ -21,7 +21,7 @@ from rapidfuzz import fuzz
 from qaforge.records import Chunk, GeneratorInfo, Source, Suggestion, SuggestionsFile
 from qaforge.refine.checks import normalise
 from qaforge.refine.dedup import deduplicate
-from qaforge.refine.record import PairRecord
+from qaforge.refine.pair_record import PairRecord
 from qaforge.suggestions import load_suggestions, serialize, update_suggestions, write_suggestions
 
 # any character at all, lone surrogates and control characters included; only a high

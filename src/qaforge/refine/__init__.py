@@ -18,8 +18,8 @@ from qaforge.refine.dedup import deduplicate, deduplicate_rewrites
 from qaforge.refine.grounding import ground
 from qaforge.refine.judge import Judge
 from qaforge.refine.load import load_workdir
+from qaforge.refine.pair_record import PairRecord
 from qaforge.refine.pipeline import refine_workdir
-from qaforge.refine.record import PairRecord
 from qaforge.refine.report import DATASET_NAME, EVALUATION_NAME, RefineSummary, write_outputs
 
 __all__ = [

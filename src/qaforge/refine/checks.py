@@ -13,7 +13,7 @@ import unicodedata
 from rapidfuzz import fuzz
 
 from qaforge.languages import context_bound_phrase, join_unspaced, opens_with_instruction
-from qaforge.refine.record import Issue, PairRecord
+from qaforge.refine.pair_record import Issue, PairRecord
 
 # an instruction ("Explain ...") is a fine prompt without a question mark; an interrogative
 # without one is usually a heading echoed back ("What composting is")

@@ -23,7 +23,7 @@ from qaforge.refine.calls import ask_json
 from qaforge.refine.checks import question_issues
 from qaforge.refine.grounding import grounding_of
 from qaforge.refine.judge import Candidate, Judge, fit_passage, pages_text, passage_budget
-from qaforge.refine.record import Correction, Grounding, Issue, PairRecord, Verdict, fixes
+from qaforge.refine.pair_record import Correction, Grounding, Issue, PairRecord, Verdict, fixes
 
 CORRECT_PROMPT = "correct/v1"
 QUESTION_MAX = 250

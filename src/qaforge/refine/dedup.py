@@ -20,7 +20,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from qaforge.refine.checks import normalise
-from qaforge.refine.record import PairRecord
+from qaforge.refine.pair_record import PairRecord
 
 if TYPE_CHECKING:
     from datasketch import MinHash

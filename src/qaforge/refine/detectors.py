@@ -19,7 +19,7 @@ import re
 from collections import Counter, defaultdict
 
 from qaforge.refine.checks import normalise
-from qaforge.refine.record import Issue, PairRecord
+from qaforge.refine.pair_record import Issue, PairRecord
 
 _WORD = re.compile(r"[\w'’-]+")
 

@@ -15,7 +15,7 @@ from rapidfuzz import fuzz
 
 from qaforge.languages import content_words, detect_language, stem
 from qaforge.refine.checks import normalise
-from qaforge.refine.record import Grounding, PairRecord
+from qaforge.refine.pair_record import Grounding, PairRecord
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\n+")
 EVIDENCE_CHARS = 240

@@ -17,7 +17,7 @@ from qaforge.progress import ProgressFn
 from qaforge.prompts import load_prompt
 from qaforge.refine.cache import ReplyStore
 from qaforge.refine.calls import ask_json
-from qaforge.refine.record import LABELS, Grounding, Issue, Label, PairRecord, Verdict
+from qaforge.refine.pair_record import LABELS, Grounding, Issue, Label, PairRecord, Verdict
 
 #: v2 is v1 with the rubric in the system message, so that every call shares the system
 #: message and a chunk's calls also share the passage (2.0x the judge's throughput here,

@@ -20,7 +20,7 @@ from typing import Any
 from qaforge.errors import QaforgeError
 from qaforge.fileio import JsonFileError, parse_json_bytes
 from qaforge.records import Chunk, Suggestion
-from qaforge.refine.record import Issue, PairRecord
+from qaforge.refine.pair_record import Issue, PairRecord
 from qaforge.refine.shapes import Shaped, shape
 from qaforge.safe_paths import safe_listing
 from qaforge.suggestions import (

@@ -24,7 +24,7 @@ from qaforge.refine.dedup import deduplicate, deduplicate_rewrites
 from qaforge.refine.grounding import ground
 from qaforge.refine.judge import JUDGE_PROMPT, Judge
 from qaforge.refine.load import LoadResult, load_workdir
-from qaforge.refine.record import PairRecord
+from qaforge.refine.pair_record import PairRecord
 from qaforge.refine.report import (
     DATASET_NAME,
     EVALUATION_NAME,

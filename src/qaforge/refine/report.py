@@ -17,7 +17,7 @@ from typing import Any
 
 from qaforge.fileio import atomic_write_json, atomic_write_text
 from qaforge.refine.load import FileReport
-from qaforge.refine.record import IN_DATASET, LABELS, PairRecord, Verdict
+from qaforge.refine.pair_record import IN_DATASET, LABELS, PairRecord, Verdict
 
 DATASET_NAME = "cleaned_finetune.jsonl"
 EVALUATION_NAME = "evaluation.json"

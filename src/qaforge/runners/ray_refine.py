@@ -23,6 +23,7 @@ from qaforge.llm import make_client
 from qaforge.llm.base import LLMClient
 from qaforge.progress import ProgressFn
 from qaforge.refine.cache import CACHE_PATH, ReplyCache
+from qaforge.refine.pair_record import PairRecord
 from qaforge.refine.pipeline import (
     Laps,
     StepCalls,
@@ -30,7 +31,6 @@ from qaforge.refine.pipeline import (
     judge_and_correct,
     prepare_records,
 )
-from qaforge.refine.record import PairRecord
 from qaforge.refine.report import RefineSummary
 from qaforge.runners.ray_support import (
     BATCH_BLOCK_BYTES,

@@ -12,7 +12,7 @@ Stage 1 (:mod:`qaforge.runners.stages`):
 * :class:`ChunkTask` (``chunk``): a chunk to draft pairs for, the input and output of
   :class:`~qaforge.runners.stages.GenerateRecords`.
 
-Stage 3: :class:`PairRow` (``pair``), a :class:`~qaforge.refine.record.PairRecord` and its
+Stage 3: :class:`PairRow` (``pair``), a :class:`~qaforge.refine.pair_record.PairRecord` and its
 position in the driver's list.
 
 LLM stages put the counters of a batch (tokens, calls) in ``stats`` of the first record
@@ -28,7 +28,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, TypeAdapter
 
 from qaforge.records import Chunk, Document
-from qaforge.refine.record import PairRecord
+from qaforge.refine.pair_record import PairRecord
 
 Stats = dict[str, int]
 

@@ -32,7 +32,7 @@ from qaforge.records import Chunk
 from qaforge.refine.cache import ReplyStore
 from qaforge.refine.correct import Corrector
 from qaforge.refine.judge import Judge
-from qaforge.refine.record import PairRecord
+from qaforge.refine.pair_record import PairRecord
 from qaforge.runners.stage_records import (
     ChunkedDocument,
     ChunkTask,
