@@ -178,3 +178,19 @@ def test_model_specs_name_label_backend_model_and_server() -> None:
     assert (label, spec.backend, spec.model) == ("base", "transformers", "out/lora")
     with pytest.raises(ConfigError, match="no model named"):
         parse_model_spec("x=llamacpp:", default)
+
+
+def test_grades_the_token_scores_contradict_are_counted(tmp_path: Path) -> None:
+    from qaforge.quiz import summarise
+
+    workdir = quiz_workdir(tmp_path, control=0)
+    items, _, _ = load_reviewed_quiz(workdir)
+    answers = ask(FakeBackend(lambda r: "Venus, I think."), items, "m", modes=("closed",))
+    lenient = FakeBackend([json.dumps({"correct": "partial", "reason": "close enough"})])
+    grade(lenient, items, [answers])
+    assert all(a.disagrees for a in answers.answers)  # no reference word in any answer
+    summary = summarise(items, answers)
+    assert summary["closed"]["judge_disagrees"] == 3 and summary["closed"]["accuracy"] == 0.5
+    exact = ask(FakeBackend(lambda r: "1889"), items[:1], "m", modes=("closed",))
+    grade(FakeBackend([json.dumps({"correct": "no", "reason": "strict"})]), items, [exact])
+    assert exact.answers[0].f1 == 1.0 and exact.answers[0].disagrees

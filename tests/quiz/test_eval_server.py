@@ -43,7 +43,7 @@ def test_eval_of_a_served_fine_tune(tmp_path: Path) -> None:
     assert model["label"] == "tuned" and model["backend"] == "openai"
     summary = model["summary"]
     assert summary["closed"] == {"n": 1, "accuracy": 1.0, "f1": 0.3333, "recall": 1.0,
-                                 "ungraded": 0}
+                                 "ungraded": 0, "judge_disagrees": 0}
     assert summary["control"]["accuracy"] == 0.0 and "open" not in summary["per_form"]["short"]
     control = next(i for i in read_quiz(work / "quiz.jsonl") if i.kind == "control")
     assert any(control.question in json.dumps(b) for b in bodies)

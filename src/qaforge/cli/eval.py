@@ -147,6 +147,12 @@ def command(workdir: Path, **params: Any) -> None:
     if run.document["judge"].get("demo"):
         warn("the judge is the bundled demo model: its grades are not to be trusted; "
              "use --judge-model with a larger model.")
+    disagree = sum(m["summary"][key]["judge_disagrees"] for m in run.document["models"]
+                   for key in ("closed", "open", "control"))
+    if disagree:
+        warn(f"{disagree} grade(s) contradict the token F1 (a right grade for an answer "
+             "without a word of the reference, or the reverse): see \"disagrees\" in "
+             "eval.json; a larger judge helps.")
     if run.judge_failures or errors:
         say(f"{errors} answer(s) and {run.judge_failures} grade(s) failed; see eval.json",
             "failed:", "red", always=True)

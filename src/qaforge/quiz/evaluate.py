@@ -79,10 +79,20 @@ class Answer:
     def score(self) -> float | None:
         return SCORE[self.grade] if self.grade is not None else None
 
+    @property
+    def disagrees(self) -> bool:
+        """The judge and the token scores contradict each other: a right grade for an answer
+        with no word of the reference, or a wrong one for an exact answer. Small judges do
+        the former; the summary counts these so a reader knows how far to trust it."""
+        if self.grade is None:
+            return False
+        return (self.grade != "no" and self.recall == 0.0) or \
+            (self.grade == "no" and self.f1 == 1.0)
+
     def to_json(self) -> dict[str, Any]:
         return {"answer": self.text, "error": self.error, "f1": round(self.f1, 4),
                 "recall": round(self.recall, 4), "grade": self.grade, "reason": self.reason,
-                "grade_error": self.grade_error}
+                "grade_error": self.grade_error, "disagrees": self.disagrees}
 
 
 @dataclass(slots=True)

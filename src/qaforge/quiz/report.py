@@ -20,7 +20,8 @@ EVAL_NAME = "eval.json"
 
 
 def stat(answers: Iterable[Answer]) -> dict[str, Any]:
-    """``n``, ``accuracy`` (None when nothing was graded), ``f1``, ``recall``, ``ungraded``."""
+    """``n``, ``accuracy`` (None when nothing was graded), ``f1``, ``recall``, ``ungraded``,
+    ``judge_disagrees`` (grades the token scores contradict: :attr:`Answer.disagrees`)."""
     answers = list(answers)
     scores = [a.score for a in answers if a.score is not None]
     n = len(answers)
@@ -28,7 +29,8 @@ def stat(answers: Iterable[Answer]) -> dict[str, Any]:
             "accuracy": round(sum(scores) / len(scores), 4) if scores else None,
             "f1": round(sum(a.f1 for a in answers) / n, 4) if n else None,
             "recall": round(sum(a.recall for a in answers) / n, 4) if n else None,
-            "ungraded": n - len(scores)}
+            "ungraded": n - len(scores),
+            "judge_disagrees": sum(1 for a in answers if a.disagrees)}
 
 
 def summarise(items: Sequence[QuizItem], answers: ModelAnswers) -> dict[str, Any]:
