@@ -112,9 +112,11 @@ def test_german_sentences_split_with_german_abbreviations() -> None:
 
 
 def test_token_estimate_is_conservative_per_script() -> None:
-    # SmolLM2's tokenizer (the bundled model) spends ~2 tokens per Korean character and
-    # ~0.4-0.5 per character of English code or German math (measured on the corpus)
+    # SmolLM2's tokenizer (the bundled model) spends ~2 tokens per Korean character, one per
+    # digit and ~0.4-0.5 per character of code or German math (measured on the corpus; the
+    # model test in test_generate_language.py checks whole chunks against the real count)
     korean = "통상 질병보험금에 비해 상해나 재해로 인한 보험금의 경우" * 10
-    assert estimate_tokens(korean) >= 2.0 * len(korean)
+    assert estimate_tokens(korean) >= 2.0 * len(korean)  # chars/4 said 0.25
+    assert estimate_tokens("| 10 | 20 | 30 |") >= 10
     assert estimate_tokens("x <- c(1, 2, 3)") >= 0.5 * len("x <- c(1, 2, 3)")
-    assert estimate_tokens("") == 0 and estimate_tokens("a") == 1
+    assert estimate_tokens("") == 0 and estimate_tokens("a") >= 1

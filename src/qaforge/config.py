@@ -31,6 +31,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from qaforge.errors import ConfigError
+from qaforge.languages import resolve_language
 from qaforge.prompts import DEFAULT_QA_PROMPT
 
 if sys.version_info >= (3, 11):
@@ -122,6 +123,21 @@ class GenerateSettings(_Section):
                              "(overrides prompt)")
     retry_failed: bool = Field(default=False, description="re-ask chunks whose output "
                                "could not be parsed")
+    skip_boilerplate: bool = Field(default=True, description="do not send chunks with nothing "
+                                   "to learn (table of contents, index, bibliography, front "
+                                   "matter, blank pages, tables of numbers alone); each is "
+                                   "marked skipped with the reason in its file")
+    language: str = Field(default="auto", description="language of the pairs: auto (each "
+                          "chunk's own) or a code or name such as de or German")
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        try:
+            resolve_language(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return value
     extract_memory_mb: int = Field(default=2048, ge=0, description="memory cap per PDF "
                                    "while extracting, MB (0 = none, extract in-process)")
 

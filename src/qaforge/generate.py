@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from qaforge.languages import detect_language, language_name
 from qaforge.llm.base import ChatRequest, Completion, LLMClient, LLMError
 from qaforge.llm.retry import stream_with_retry
 from qaforge.prompts import DEFAULT_QA_PROMPT, PromptTemplate, load_prompt
@@ -109,6 +110,7 @@ class ChunkJob:
 
     document: str
     chunk: Chunk
+    language: str | None = None  # the document's, for a chunk too short to tell its own
 
 
 class GenerateQA:
@@ -116,8 +118,9 @@ class GenerateQA:
 
     def __init__(self, client: LLMClient, *, pairs_per_chunk: int = 3,
                  prompt: PromptTemplate | None = None, max_tokens: int | None = None,
-                 temperature: float | None = None) -> None:
+                 temperature: float | None = None, language: str | None = None) -> None:
         self.client = client
+        self.language = language  # ISO 639-1 code the pairs are written in; None: the chunk's
         self.pairs = pairs_per_chunk
         self.prompt = prompt or load_prompt(DEFAULT_QA_PROMPT)
         # by default the client's sampling: [llm] temperature, max_tokens capping our budget
@@ -129,15 +132,18 @@ class GenerateQA:
     def prompt_overhead_tokens(self) -> int:
         """Tokens the template costs without a chunk (for sizing chunks)."""
         messages = self.prompt.render(text="", document="document.pdf", headings="-",
-                                      pages="1-1", n=self.pairs)
+                                      pages="1-1", n=self.pairs,
+                                      language="the language of the passage")
         return sum(self.client.count_tokens(m["content"]) for m in messages) + 16
 
     def request(self, job: ChunkJob, retry: bool = False) -> ChatRequest:
         chunk = job.chunk
         pages = f"{chunk.pages[0]}-{chunk.pages[-1]}" if chunk.pages else "?"
+        language = self.language_of(job)
         messages = self.prompt.render(
             text=chunk.text, document=job.document, pages=pages, n=self.pairs,
-            headings=" > ".join(chunk.headings) or "(none)")
+            headings=" > ".join(chunk.headings) or "(none)",
+            language=language_name(language) if language else "the language of the passage")
         if retry:
             messages.append({"role": "user", "content": "Your last reply could not be read. "
                              'Reply with JSON only: {"pairs": [{"question": "...", '
@@ -146,6 +152,11 @@ class GenerateQA:
                            max_tokens=self.max_tokens, tag=chunk.id, passage=chunk.text,
                            temperature=self.temperature if not retry else
                            max(self.temperature, 0.3))
+
+    def language_of(self, job: ChunkJob) -> str | None:
+        """The language ``job``'s pairs are asked in: the one set (``--language``), else the
+        chunk's own (a document may mix languages), else its document's."""
+        return self.language or detect_language(job.chunk.text) or job.language
 
     def apply(self, chunk: Chunk, result: Completion | LLMError) -> tuple[Chunk, bool]:
         """Record ``result`` on a copy of ``chunk``; the flag says whether it succeeded."""

@@ -63,6 +63,9 @@ def generate_options(func: Any) -> Any:
                      help="OCR pages without a text layer (needs Debian's tesseract-ocr)."),
         click.option("--retry-failed", is_flag=True, default=None,
                      help="Also re-send chunks whose model output could not be parsed."),
+        click.option("--language", default=None, metavar="LANG",
+                     help="Write the pairs in LANG (a code such as de, or German) instead of "
+                          "each document's own language."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -77,7 +80,8 @@ def generate_settings(params: dict[str, Any]) -> Settings:
         "generate": {"pairs_per_chunk": params.get("pairs"),
                      "chunk_tokens": params.get("chunk_tokens"),
                      "password": params.get("password"), "ocr": params.get("ocr"),
-                     "retry_failed": params.get("retry_failed")},
+                     "retry_failed": params.get("retry_failed"),
+                     "language": params.get("language")},
     }, search_dirs=(workdir,))
 
 

@@ -64,7 +64,8 @@ def run_settings(params: dict[str, Any]) -> Settings:
         "generate": {"pairs_per_chunk": params.get("pairs"),
                      "chunk_tokens": params.get("chunk_tokens"),
                      "password": params.get("password"), "ocr": params.get("ocr"),
-                     "retry_failed": params.get("retry_failed")},
+                     "retry_failed": params.get("retry_failed"),
+                     "language": params.get("language")},
         "refine": refine_overrides(params),
     }, search_dirs=(workdir,))
 

@@ -109,7 +109,8 @@ def export_dataset(workdir: Path, *, fmt: ExportFormat = "messages",
 def source_documents(workdir: Path, refused: list[str] | None = None
                      ) -> list[dict[str, Any]]:
     """The ``source`` block of every readable suggestions file (name, sha256, pages, and
-    ``language`` where a file records it), sorted by name. Files that lead outside the work
+    ``language`` where a file records it: the one its pairs were asked in with
+    ``--language``, else the document's), sorted by name. Files that lead outside the work
     dir are not read: one line each goes to ``refused``."""
     out = []
     folder = workdir / "output_json"
@@ -118,12 +119,17 @@ def source_documents(workdir: Path, refused: list[str] | None = None
         refused.extend(listing.lines)
     for path in listing.files:
         try:
-            source = read_json(path).get("source")
+            data = read_json(path)
+            source, generator = data.get("source"), data.get("generator")
         except (JsonFileError, OSError, AttributeError):
             continue
         if isinstance(source, dict) and source.get("file"):
-            out.append({k: source[k] for k in ("file", "sha256", "pages", "language")
-                        if k in source})
+            document = {k: source[k] for k in ("file", "sha256", "pages", "language")
+                        if k in source}
+            params = generator.get("params") if isinstance(generator, dict) else None
+            if isinstance(params, dict) and isinstance(params.get("language"), str):
+                document["language"] = params["language"]
+            out.append(document)
     return out
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qaforge.errors import BackendUnavailable, LLMError  # noqa: F401 (re-exported)
+from qaforge.languages import estimate_tokens
 from qaforge.llm import reasoning
 
 _stream_ids = itertools.count(1)
@@ -206,8 +207,9 @@ class LLMClient(ABC):
         :class:`LLMError` when it fails for good. Do not count it: the base does."""
 
     def count_tokens(self, text: str) -> int:
-        """Tokens in ``text`` under this model's tokenizer (backends override with the real one)."""
-        return max(1, (len(text) + 3) // 4) if text else 0
+        """Tokens in ``text`` under this model's tokenizer (backends override with the real one;
+        this fallback is a conservative per-script estimate: Korean takes ~8x chars/4)."""
+        return estimate_tokens(text)
 
     def stream(self, requests: Sequence[ChatRequest]
                ) -> Iterator[tuple[int, Completion | LLMError]]:

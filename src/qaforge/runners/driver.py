@@ -21,11 +21,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qaforge.boilerplate import is_skipped, skipped_reason
 from qaforge.chunking import default_chunk_budget
 from qaforge.config import GenerateSettings
 from qaforge.fileio import JsonFileError
 from qaforge.generate import ChunkJob, GenerateQA
 from qaforge.journal import ChunkJournal, ChunkWriter
+from qaforge.languages import resolve_language
 from qaforge.llm.base import LLMClient
 from qaforge.progress import Reporter
 from qaforge.prompts import PromptTemplate, load_prompt
@@ -45,6 +47,8 @@ class GenerateSummary:
     chunks_total: int = 0
     chunks_done: int = 0
     chunks_failed: int = 0
+    #: chunks not sent because they have nothing to learn: reason -> count
+    skipped: dict[str, int] = field(default_factory=dict)
     pairs: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -77,7 +81,8 @@ class GenerateSetup:
     @classmethod
     def for_client(cls, client: LLMClient, settings: GenerateSettings) -> GenerateSetup:
         prompt = load_prompt(settings.prompt, settings.prompt_file or None)
-        gen = GenerateQA(client, pairs_per_chunk=settings.pairs_per_chunk, prompt=prompt)
+        gen = GenerateQA(client, pairs_per_chunk=settings.pairs_per_chunk, prompt=prompt,
+                         language=resolve_language(settings.language))
         budget = settings.chunk_tokens or default_chunk_budget(
             client.context_length or 2048, gen.prompt_overhead_tokens, gen.max_tokens)
         return cls(prompt, gen, budget, generator_info(client, gen, budget))
@@ -90,14 +95,17 @@ def generator_info(client: LLMClient, gen: GenerateQA, chunk_tokens: int) -> Gen
         backend=str(described.get("backend", client.backend)),
         model=str(described.get("model", client.model)), prompt=gen.prompt.name,
         params={"pairs_per_chunk": gen.pairs, "max_tokens": gen.max_tokens,
-                "temperature": gen.temperature, "chunk_tokens": chunk_tokens})
+                "temperature": gen.temperature, "chunk_tokens": chunk_tokens,
+                **({"language": gen.language} if gen.language else {})})
 
 
-def needs_model(chunk: Chunk, unwritten: dict[str, Chunk], wanted: tuple[str, ...]) -> bool:
+def needs_model(chunk: Chunk, unwritten: dict[str, Chunk], wanted: tuple[str, ...],
+                skip_boilerplate: bool = True) -> bool:
     """Whether ``chunk`` (as its file has it) still goes to the model: its state is wanted
-    (``pending``, and ``failed`` on a retry run) and no finished result for it is waiting in
-    ``unwritten`` (journaled results its file refused to take so far)."""
-    if chunk.state not in wanted:
+    (``pending``, and ``failed`` on a retry run), it is not marked as having nothing to learn
+    (:mod:`qaforge.boilerplate`; unless ``skip_boilerplate`` is off) and no finished result
+    for it is waiting in ``unwritten`` (journaled results its file refused to take so far)."""
+    if chunk.state not in wanted or skip_boilerplate and is_skipped(chunk):
         return False
     done = unwritten.get(chunk.id)
     return done is None or done.state in wanted
@@ -113,6 +121,7 @@ class GenerateDriver:
         self.summary = summary or GenerateSummary()
         self.wanted: tuple[str, ...] = (("pending", "failed") if settings.retry_failed
                                         else ("pending",))
+        self.skip_boilerplate = settings.skip_boilerplate
         #: chunk id -> the files that have it: identical chunks generate once
         self.owners: dict[str, list[str]] = {}
         #: file name -> chunks of it still to land
@@ -176,12 +185,14 @@ class GenerateDriver:
         self.summary.chunks_total += len(data.chunks)
         jobs: list[ChunkJob] = []
         for chunk in data.chunks:
-            if not needs_model(chunk, unwritten, self.wanted):
+            if not needs_model(chunk, unwritten, self.wanted, self.skip_boilerplate):
                 self.summary.chunks_done += 1
+                if self.skip_boilerplate and is_skipped(chunk):
+                    self.count_skipped(chunk)
                 continue
             self.left[name] = self.left.get(name, 0) + 1
             if chunk.id not in self.owners:
-                jobs.append(ChunkJob(data.source.file, chunk))
+                jobs.append(ChunkJob(data.source.file, chunk, data.source.language))
             self.owners.setdefault(chunk.id, []).append(name)
         return jobs
 
@@ -189,7 +200,13 @@ class GenerateDriver:
         """Ids of ``chunks`` (a changed PDF's file) that need no model: a re-chunked
         document keeps them."""
         unwritten = self._unwritten(name)
-        return [c.id for c in chunks if not needs_model(c, unwritten, self.wanted)]
+        return [c.id for c in chunks
+                if not needs_model(c, unwritten, self.wanted, self.skip_boilerplate)]
+
+    def count_skipped(self, chunk: Chunk) -> None:
+        """Count a chunk that is not sent because it has nothing to learn, by reason."""
+        reason = skipped_reason(chunk)
+        self.summary.skipped[reason] = self.summary.skipped.get(reason, 0) + 1
 
     def stored(self, name: str, chunks: int, todo: int) -> None:
         """A newly extracted document's file was written: ``todo`` of its ``chunks`` go to

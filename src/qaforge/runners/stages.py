@@ -153,10 +153,11 @@ class GenerateRecords:
     """Stage: :class:`ChunkTask` records get their suggestions drafted; other records pass
     through. Input order is kept."""
 
-    def __init__(self, spec: ClientSpec, *, pairs_per_chunk: int, prompt: PromptTemplate
-                 ) -> None:
+    def __init__(self, spec: ClientSpec, *, pairs_per_chunk: int, prompt: PromptTemplate,
+                 language: str | None = None) -> None:
         self.client = spec.build()
-        self.generate = GenerateQA(self.client, pairs_per_chunk=pairs_per_chunk, prompt=prompt)
+        self.generate = GenerateQA(self.client, pairs_per_chunk=pairs_per_chunk, prompt=prompt,
+                                   language=language)
 
     def __call__(self, records: list[StageRecord]) -> list[StageRecord]:
         wanted = [(i, r) for i, r in enumerate(records) if isinstance(r, ChunkTask)]
