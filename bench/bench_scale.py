@@ -10,9 +10,15 @@
    and reports the re-run's time to its first model request and its wall time, and checks
    that no finished chunk was sent again and none was lost.
 
+4. With ``--pairs 10000,100000,1000000``: refine instead (see ``scale_refine.py``):
+   synthetic suggestions files of that many unique pairs, ``qaforge refine --backend fake``
+   in a child process, wall time, peak RSS and output sizes per count. Target: peak RSS
+   under 500 MB at a million pairs, time linear.
+
 Prints one line per figure. Exits 0.
 
     python bench/bench_scale.py [--pages 100,1000] [--delay 0.02]
+    python bench/bench_scale.py --pairs 10000,100000,1000000 [--runner ray]
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import time
 from pathlib import Path
 
 import benchlib
+import scale_refine
 
 TOPICS = ("pump", "valve", "filter", "tank", "sensor", "motor", "pipe", "gauge", "relay", "fan")
 CLI = "import sys; from qaforge.cli import main; sys.argv[0] = 'qaforge'; main()"
@@ -218,12 +225,22 @@ def main() -> int:
     parser.add_argument("--corpus-files", type=int, default=0,
                         help="also run one generate over this many different PDFs of the "
                              "largest page count (peak RSS against corpus size)")
+    parser.add_argument("--pairs", default="",
+                        help="refine at scale instead: pair counts, comma-separated")
+    parser.add_argument("--runner", default="local", choices=("local", "ray"),
+                        help="the refine runner for --pairs")
     parser.add_argument("--child-generate", nargs=2, metavar=("PDF", "WORKDIR"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_generate:
         return child_generate(Path(args.child_generate[0]), Path(args.child_generate[1]),
                               args.delay)
+    if args.pairs:
+        with tempfile.TemporaryDirectory(prefix="qaforge-scale-") as tmp:
+            for pairs in sorted(int(p) for p in args.pairs.split(",") if p.strip()):
+                print(scale_refine.refine_line(Path(tmp), pairs, run_child, CLI, args.runner),
+                      flush=True)
+        return 0
 
     counts = sorted(int(p) for p in args.pages.split(",") if p.strip())
     print(benchlib.pick_threads(1)[1].rsplit(";", 1)[0])

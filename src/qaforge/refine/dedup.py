@@ -13,25 +13,17 @@ also be of lengths that a whole-text match at ``threshold`` allows.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
-
 import numpy as np
 from rapidfuzz import fuzz, process
 
 from qaforge.refine.checks import normalise
 from qaforge.refine.pair_record import PairRecord
 
-if TYPE_CHECKING:
-    from datasketch import MinHash
-
-#: up to this many pairs an exact all-pairs comparison is cheap; above, MinHash/LSH finds
-#: the candidates and rapidfuzz confirms them
+#: up to this many pairs an exact all-pairs comparison is cheap; above, a MinHash band
+#: index on disk (:mod:`qaforge.refine.near_index`) finds candidates, rapidfuzz confirms them
 EXACT_LIMIT = 3000
-_SHINGLE = 4
 #: characters of a (normalised) pair the fuzzy match compares: bounds each comparison
 COMPARE_CHARS = 2_000
-_NUM_PERM = 128
 
 
 def _preference(record: PairRecord, position: int) -> tuple[int, int, float, int]:
@@ -57,34 +49,87 @@ def deduplicate(records: list[PairRecord], threshold: float = 0.85,
     active = [r for r in records if r.active]
     if len(active) < 2:
         return records
-    order = sorted(range(len(active)), key=lambda i: _preference(active[i], i))
-    candidates = [active[i] for i in order]
-    full = [normalise(f"{r.question} {r.answer}") for r in candidates]
-    texts = [text[:COMPARE_CHARS] for text in full]
-    cutoff = threshold * 100
-    similar: Callable[[int, list[int]], tuple[int, float] | None]
+    candidates = [record for _, record in sorted(
+        enumerate(active), key=lambda item: _preference(item[1], item[0]))]
     if len(candidates) <= exact_limit:
-        similar = _matrix_matcher(texts, cutoff)
+        _deduplicate_all_pairs(candidates, threshold * 100)
     else:
-        similar = _lsh_matcher(texts, cutoff)
-    similar = _length_filtered(similar, [len(text) for text in full], cutoff)
+        _deduplicate_indexed(candidates, threshold * 100)
+    return records
+
+
+def _deduplicate_all_pairs(candidates: list[PairRecord], cutoff: float) -> None:
+    """Few pairs: every pair compared with every other at once (exact)."""
+    full = [_pair_text(r) for r in candidates]
+    lengths = [len(text) for text in full]
+    scores = process.cdist([text[:COMPARE_CHARS] for text in full],
+                           [text[:COMPARE_CHARS] for text in full], scorer=fuzz.ratio,
+                           score_cutoff=cutoff, dtype=np.uint8, workers=1)
     kept_by_question: dict[str, int] = {}
     kept: list[int] = []
     for index, record in enumerate(candidates):
         question = normalise(record.question)
         if question and question in kept_by_question:
-            original = candidates[kept_by_question[question]]
-            _mark(record, original, "the same question (after normalisation) as")
+            _mark(record, candidates[kept_by_question[question]], _SAME_QUESTION)
             continue
-        match = similar(index, kept)
-        if match is not None:
-            original = candidates[match[0]]
-            _mark(record, original, f"a near-duplicate ({match[1]:.0f}% similar) of")
-            continue
+        possible = [k for k in kept if _possible(lengths[index], lengths[k], cutoff)]
+        if possible:
+            row = scores[index, possible]
+            best = int(np.argmax(row))
+            if row[best] >= cutoff and row[best] > 0:
+                _mark(record, candidates[possible[best]], _near(float(row[best])))
+                continue
         kept.append(index)
         if question:
             kept_by_question[question] = index
-    return records
+
+
+def _deduplicate_indexed(candidates: list[PairRecord], cutoff: float) -> None:
+    """Many pairs: candidates from the MinHash band index on disk, confirmed by rapidfuzz;
+    the index lives in a temporary file, so memory stays flat in the number of pairs."""
+    from qaforge.refine.near_index import NearIndex
+
+    with NearIndex() as index:
+        for position, record in enumerate(candidates):
+            question = normalise(record.question)
+            first = index.question(question) if question else None
+            if first is not None:
+                _mark(record, candidates[first], _SAME_QUESTION)
+                continue
+            full = _pair_text(record)
+            text = full[:COMPARE_CHARS]
+            keys = index.keys(text)
+            best: tuple[int, float] | None = None
+            for other, other_text, other_length in index.candidates(keys):
+                if not _possible(len(full), other_length, cutoff):
+                    continue
+                score = fuzz.ratio(text, other_text, score_cutoff=cutoff)
+                if score and (best is None or score > best[1]):
+                    best = (other, score)
+            if best is not None:
+                _mark(record, candidates[best[0]], _near(best[1]))
+                continue
+            index.add(position, keys, text, len(full))
+            if question:
+                index.add_question(position, question)
+
+
+_SAME_QUESTION = "the same question (after normalisation) as"
+
+
+def _near(score: float) -> str:
+    return f"a near-duplicate ({score:.0f}% similar) of"
+
+
+def _pair_text(record: PairRecord) -> str:
+    return normalise(f"{record.question} {record.answer}")
+
+
+def _possible(length: int, other: int, cutoff: float) -> bool:
+    """Whether whole lengths allow a ratio of ``cutoff`` (the match itself sees only the
+    first ``COMPARE_CHARS`` characters)."""
+    short, long = sorted((length, other))
+    return long <= COMPARE_CHARS or 200 * short >= cutoff * (short + long)
 
 
 def _mark(record: PairRecord, original: PairRecord, how: str) -> None:
@@ -93,73 +138,6 @@ def _mark(record: PairRecord, original: PairRecord, how: str) -> None:
     record.duplicate_of = original.pair_id
     record.reason = (f"{how} {original.pair_id}{where}; that one was preferred because "
                      f"{_why_kept(original, record)}")
-
-
-def _length_filtered(similar: Callable[[int, list[int]], tuple[int, float] | None],
-                     lengths: list[int], cutoff: float
-                     ) -> Callable[[int, list[int]], tuple[int, float] | None]:
-    """Only candidates whose whole lengths allow a ratio of ``cutoff`` (the match itself saw
-    only the first ``COMPARE_CHARS`` characters)."""
-    def possible(a: int, b: int) -> bool:
-        short, long = sorted((lengths[a], lengths[b]))
-        return long <= COMPARE_CHARS or 200 * short >= cutoff * (short + long)
-
-    def filtered(index: int, kept: list[int]) -> tuple[int, float] | None:
-        return similar(index, [k for k in kept if possible(index, k)])
-
-    return filtered
-
-
-def _matrix_matcher(texts: list[str], cutoff: float
-                    ) -> Callable[[int, list[int]], tuple[int, float] | None]:
-    scores = process.cdist(texts, texts, scorer=fuzz.ratio, score_cutoff=cutoff,
-                           dtype=np.uint8, workers=1)
-
-    def similar(index: int, kept: list[int]) -> tuple[int, float] | None:
-        if not kept:
-            return None
-        row = scores[index, kept]
-        best = int(np.argmax(row))
-        return (kept[best], float(row[best])) if row[best] >= cutoff and row[best] > 0 else None
-
-    return similar
-
-
-def _minhash(text: str) -> MinHash:
-    from datasketch import MinHash
-
-    shingles = {text[i:i + _SHINGLE] for i in range(max(1, len(text) - _SHINGLE + 1))}
-    mh = MinHash(num_perm=_NUM_PERM)
-    mh.update_batch([s.encode("utf-8", "surrogatepass") for s in shingles])
-    return mh
-
-
-def _lsh_matcher(texts: list[str], cutoff: float
-                 ) -> Callable[[int, list[int]], tuple[int, float] | None]:
-    # imported here: datasketch pulls in scipy (0.3 s), and most runs never get this far
-    from datasketch import MinHashLSH
-
-    # a generous Jaccard threshold finds candidates; rapidfuzz confirms each one
-    lsh = MinHashLSH(threshold=0.25, num_perm=_NUM_PERM)
-    hashes: dict[int, MinHash] = {}
-    inserted: set[int] = set()
-
-    def similar(index: int, kept: list[int]) -> tuple[int, float] | None:
-        for k in kept:
-            if k not in inserted:
-                lsh.insert(str(k), hashes.setdefault(k, _minhash(texts[k])))
-                inserted.add(k)
-        mh = hashes.setdefault(index, _minhash(texts[index]))
-        best: tuple[int, float] | None = None
-        for key in lsh.query(mh):
-            other = int(key)
-            score = fuzz.ratio(texts[index], texts[other], score_cutoff=cutoff)
-            if score and (best is None or score > best[1] or
-                          (score == best[1] and other < best[0])):
-                best = (other, score)
-        return best
-
-    return similar
 
 
 def deduplicate_rewrites(records: list[PairRecord], threshold: float = 0.85) -> list[PairRecord]:
