@@ -136,3 +136,13 @@ def test_an_existing_quiz_is_never_overwritten(tmp_path: Path) -> None:
     assert (run.set_aside / "quiz.jsonl").read_bytes() == before
     assert (run.set_aside / "quiz" / "output_json" / "eiffel_suggestions.json").is_file()
     assert len(read_quiz(workdir / "quiz.jsonl")) == 1
+
+
+def test_a_fill_in_written_as_a_question_is_kept_as_short_answer(tmp_path: Path) -> None:
+    workdir = write_workdir(tmp_path / "work")
+    question = "Which city do the White Nile and the Blue Nile flow together at?"
+    client = FakeBackend(quiz_script({"Nile": [item(
+        "fill", question, "Khartoum", "which meet at Khartoum in Sudan")]}))
+    build_quiz(workdir, client, QuizSettings(control=0, near_duplicate=0.95))
+    [kept] = read_quiz(workdir / "quiz.jsonl")
+    assert (kept.form, kept.question, kept.answer) == ("short", question, "Khartoum")

@@ -100,6 +100,7 @@ class Dropped:
     code: str
     reason: str
     similarity: float | None = None
+    evidence: str = ""
 
 
 @dataclass(slots=True)
@@ -264,6 +265,8 @@ class QuizWriter:
         question, answer = " ".join(draft.question.split()), " ".join(draft.answer.split())
         if form == "fill":
             question = _BLANK.sub("____", question)
+            if not _BLANK.search(question) and question.endswith("?"):
+                form = "short"  # small models write fill-ins as questions: fine as such
         if form == "yesno":
             answer = _YES_NO.get(normalise(answer).split()[0], answer) if answer else answer
         neighbour = training.closest(question)
@@ -271,7 +274,8 @@ class QuizWriter:
 
         def drop(code: str, reason: str) -> None:
             result.dropped.append(Dropped(question, answer, form, source.chunk.id,
-                                          source.document, code, reason, similarity))
+                                          source.document, code, reason, similarity,
+                                          draft.evidence))
 
         chunk_text = source.chunk.text
         problem = form_problem(form, question, answer)
