@@ -99,6 +99,9 @@ class Chunk(BaseModel):
     raw: str | None = None
     error: str | None = None
     state: ChunkState = "pending"
+    skipped: str | bool | None = Field(
+        default=None, description="why the chunk was not sent to the model (nothing to learn:"
+        " 'table of contents', 'index', ...); a person sets false (or deletes it) to send it")
 
     @staticmethod
     def make_id(text: str, headings: list[str]) -> str:

@@ -63,6 +63,10 @@ def generate_options(func: Any) -> Any:
                      help="OCR pages without a text layer (needs Debian's tesseract-ocr)."),
         click.option("--retry-failed", is_flag=True, default=None,
                      help="Also re-send chunks whose model output could not be parsed."),
+        click.option("--skip-boilerplate/--no-skip-boilerplate", default=None,
+                     help="Do not send chunks with nothing to learn (table of contents, index,"
+                          " bibliography, front matter, blank pages, tables of numbers alone;"
+                          " default on); each is marked skipped with the reason."),
         click.option("--language", default=None, metavar="LANG",
                      help="Write the pairs in LANG (a code such as de, or German) instead of "
                           "each document's own language."),
@@ -81,6 +85,7 @@ def generate_settings(params: dict[str, Any]) -> Settings:
                      "chunk_tokens": params.get("chunk_tokens"),
                      "password": params.get("password"), "ocr": params.get("ocr"),
                      "retry_failed": params.get("retry_failed"),
+                     "skip_boilerplate": params.get("skip_boilerplate"),
                      "language": params.get("language")},
     }, search_dirs=(workdir,))
 
@@ -137,12 +142,19 @@ def generate_json(summary: GenerateSummary, workdir: Path) -> dict[str, Any]:
         "pages": summary.pages,
         "chunks_total": summary.chunks_total, "chunks_done": summary.chunks_done,
         "chunks_unparseable": summary.chunks_failed, "pairs": summary.pairs,
+        "chunks_skipped": dict(summary.skipped),
         "prompt_tokens": summary.prompt_tokens,
         "completion_tokens": summary.completion_tokens,
         "extract_seconds": round(summary.extract_seconds, 3),
         "generate_seconds": round(summary.generate_seconds, 3),
         "unwritten": summary.unwritten,
     }
+
+
+def skipped_text(skipped: dict[str, int]) -> str:
+    """``"12: 7 table of contents, 5 index"``: skipped chunks by reason, most first."""
+    reasons = sorted(skipped.items(), key=lambda item: (-item[1], item[0]))
+    return f"{sum(skipped.values())}: " + ", ".join(f"{n} {reason}" for reason, n in reasons)
 
 
 def print_generate_summary(summary: GenerateSummary, workdir: Path) -> None:
@@ -154,6 +166,8 @@ def print_generate_summary(summary: GenerateSummary, workdir: Path) -> None:
     table.add_row("chunks done / total", f"{summary.chunks_done} / {summary.chunks_total}")
     table.add_row("pairs drafted (this run)", str(summary.pairs))
     table.add_row("chunks unparseable", str(summary.chunks_failed))
+    if summary.skipped:
+        table.add_row("chunks skipped (nothing to learn)", skipped_text(summary.skipped))
     table.add_row("extract time", f"{summary.extract_seconds:.1f} s")
     seconds = summary.generate_seconds
     rate = summary.completion_tokens / seconds if seconds > 0 else 0.0

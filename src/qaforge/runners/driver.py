@@ -105,7 +105,7 @@ def needs_model(chunk: Chunk, unwritten: dict[str, Chunk], wanted: tuple[str, ..
     (``pending``, and ``failed`` on a retry run), it is not marked as having nothing to learn
     (:mod:`qaforge.boilerplate`; unless ``skip_boilerplate`` is off) and no finished result
     for it is waiting in ``unwritten`` (journaled results its file refused to take so far)."""
-    if chunk.state not in wanted or skip_boilerplate and is_skipped(chunk):
+    if chunk.state not in wanted or (skip_boilerplate and is_skipped(chunk)):
         return False
     done = unwritten.get(chunk.id)
     return done is None or done.state in wanted
@@ -208,9 +208,12 @@ class GenerateDriver:
         reason = skipped_reason(chunk)
         self.summary.skipped[reason] = self.summary.skipped.get(reason, 0) + 1
 
-    def stored(self, name: str, chunks: int, todo: int) -> None:
+    def stored(self, name: str, chunks: int, todo: int, skipped: Iterable[Chunk] = ()) -> None:
         """A newly extracted document's file was written: ``todo`` of its ``chunks`` go to
-        the model."""
+        the model; those of ``skipped`` marked as having nothing to learn are counted."""
+        for chunk in skipped:
+            if self.skip_boilerplate and is_skipped(chunk):
+                self.count_skipped(chunk)
         self.summary.chunks_total += chunks
         self.summary.chunks_done += chunks - todo
         self.left[name] = self.left.get(name, 0) + todo

@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from qaforge.boilerplate import mark_skipped
 from qaforge.chunking import chunk_document
 from qaforge.config import GenerateSettings
 from qaforge.extract import extract_pdf
 from qaforge.generate import ChunkJob
 from qaforge.llm.base import LLMClient
 from qaforge.progress import Reporter, SilentReporter
+from qaforge.records import Chunk, Document
 from qaforge.runners.driver import GenerateDriver, GenerateSetup, GenerateSummary
 from qaforge.workspace import FoundPdf, output_path, prepare_document
 
@@ -57,6 +59,8 @@ def _prepare_all(driver: GenerateDriver, pdfs: list[FoundPdf], setup: GenerateSe
                                 ocr=settings.ocr, memory_limit_mb=settings.extract_memory_mb)
     chunk = functools.partial(chunk_document, max_tokens=setup.budget, count_tokens=count,
                               min_tokens=settings.min_chunk_tokens)
+    if settings.skip_boilerplate:
+        chunk = functools.partial(_marked, chunk)
     reporter = driver.reporter
     reporter.phase("extract", len(pdfs))
     for pdf, name, source in pdfs:
@@ -66,6 +70,11 @@ def _prepare_all(driver: GenerateDriver, pdfs: list[FoundPdf], setup: GenerateSe
         driver.report_prepared(prepared)
         reporter.advance(1, status=pdf.name)
     reporter.close()
+
+
+def _marked(chunk: Callable[[Document], list[Chunk]], document: Document) -> list[Chunk]:
+    """``chunk`` with the chunks that have nothing to learn marked skipped."""
+    return mark_skipped(chunk(document))
 
 
 def _generate_all(driver: GenerateDriver, setup: GenerateSetup) -> None:

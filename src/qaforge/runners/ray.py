@@ -189,7 +189,8 @@ class _GenerateJob:
             cpus = int(ray.cluster_resources().get("CPU", 1))
             chunker = functools.partial(ChunkRecords, self.spec.split(cpus),
                                         max_tokens=self.setup.budget,
-                                        min_tokens=self.settings.min_chunk_tokens)
+                                        min_tokens=self.settings.min_chunk_tokens,
+                                        skip_boilerplate=self.settings.skip_boilerplate)
             parts.append(
                 dataset_of(ray, list(to_extract))
                 .map_batches(apply_stage, batch_size=1, batch_format="pyarrow", num_cpus=1,
@@ -227,7 +228,7 @@ class _GenerateJob:
             self.waiting.pop(name, None)
             self.reporter.advance(1, status=plan.pdf.name)
             return
-        self.driver.stored(name, len(record.chunks), record.todo)
+        self.driver.stored(name, len(record.chunks), record.todo, skipped=record.chunks)
         self.stored.add(name)
         for chunk in self.waiting.pop(name, []):
             self._land(name, chunk)

@@ -22,6 +22,7 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
+from qaforge.boilerplate import is_skipped, mark_skipped
 from qaforge.chunking import chunk_document
 from qaforge.config import LLMSettings
 from qaforge.generate import ChunkJob, GenerateQA
@@ -120,8 +121,10 @@ class ChunkRecords:
     :class:`ChunkTask` records out (a fan-out). Chunk ids listed in ``settled`` are not sent
     on: the suggestions file already has them done."""
 
-    def __init__(self, spec: ClientSpec, *, max_tokens: int, min_tokens: int) -> None:
+    def __init__(self, spec: ClientSpec, *, max_tokens: int, min_tokens: int,
+                 skip_boilerplate: bool = True) -> None:
         self.client = spec.build()
+        self.skip_boilerplate = skip_boilerplate
         self.count = functools.lru_cache(maxsize=65536)(self.client.count_tokens)
         self.max_tokens = max_tokens
         self.min_tokens = min_tokens
@@ -135,8 +138,11 @@ class ChunkRecords:
             document = record.document
             chunks = chunk_document(document, max_tokens=self.max_tokens,
                                     count_tokens=self.count, min_tokens=self.min_tokens)
+            if self.skip_boilerplate:  # nothing to learn: marked, never sent
+                chunks = mark_skipped(chunks)
             settled = set(record.settled)
-            todo: dict[str, Chunk] = {c.id: c for c in chunks if c.id not in settled}
+            todo: dict[str, Chunk] = {c.id: c for c in chunks if c.id not in settled
+                                      and not (self.skip_boilerplate and is_skipped(c))}
             pdf_name = Path(record.pdf).name
             out.append(ChunkedDocument(file=record.file, pdf=record.pdf, pages=document.pages,
                                        warnings=list(document.warnings), chunks=chunks,
