@@ -27,16 +27,13 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-import sentencex
-
-from qaforge.languages import detect_language, sentence_language
 from qaforge.records import Chunk, Document, Element, content_id
+from qaforge.text import split_sentences
 
 MIN_BUDGET = 128
 MAX_BUDGET = 1536
 ELEMENT_SEPARATOR = "\n\n"
 _LINE_SPLIT_KINDS = frozenset({"table", "code"})
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _WORD = re.compile(r"\S+")
 _LINE_BREAKS = re.compile(r"(\n+)")
 _CJK_TERMINATORS = ("。", "！", "？", "｡")
@@ -57,32 +54,6 @@ def default_chunk_budget(context_length: int, prompt_tokens: int, answer_tokens:
     """
     room = context_length - prompt_tokens - answer_tokens
     return max(MIN_BUDGET, min(MAX_BUDGET, room))
-
-
-def split_sentences(text: str, language: str | None = None) -> list[str]:
-    """Split ``text`` into sentences, losslessly: ``"".join(result) == text``.
-
-    Uses ``sentencex`` (rule-based, handles abbreviations such as "e.g.", "Fig. 3", "U.S."
-    and decimals) with the rules of ``language`` (ISO 639-1; detected from ``text`` when not
-    given: German "Abb. 3" is no sentence end). Each piece keeps the whitespace after it.
-    """
-    if not text:
-        return []
-    # The splitter is native code that needs valid UTF-8; lone surrogates (possible in
-    # extracted PDF text) are swapped for a same-length stand-in and the original sliced.
-    safe = _SURROGATE.sub("\ufffd", text)
-    try:
-        pieces = sentencex.segment(sentence_language(language or detect_language(safe)), safe)
-    except Exception:
-        return [text]
-    if "".join(pieces) != safe:
-        return [text]
-    out: list[str] = []
-    start = 0
-    for piece in pieces:
-        out.append(text[start : start + len(piece)])
-        start += len(piece)
-    return out
 
 
 class _CachedCounter:

@@ -54,3 +54,14 @@ def test_a_grade_compares_the_reference_with_the_answer() -> None:
 
     assert grade("It was finished in 1889.") == "yes"
     assert grade("In 1900.") == "no"
+
+
+def test_pairs_keep_whole_sentences() -> None:
+    """The fake splits passages with the package's one sentence splitter: a decimal or an
+    abbreviation does not cut a sentence (its own regex cut "3.2" into "3.")."""
+    text = ("The Model 7 pump weighs about 3.2 kilograms in total. It runs on a battery "
+            "for two hours, e.g. in the field.")
+    request = ChatRequest(messages=[], schema={"properties": {"pairs": {}}}, passage=text)
+    answers = [p["answer"] for p in json.loads(echo_pairs(request))["pairs"]]
+    assert answers == ["The Model 7 pump weighs about 3.2 kilograms in total.",
+                       "It runs on a battery for two hours, e.g. in the field."]

@@ -23,18 +23,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from qaforge.llm.base import ChatRequest, Completion, LLMClient, LLMError
+from qaforge.text import sentences
 
 Reply = str | BaseException | Completion
 Script = Sequence[Reply] | Callable[[ChatRequest], Reply]
 
-_SENTENCE = re.compile(r"[^.!?\n]{20,}[.!?]")
+_MIN_SENTENCE = 20
 
 
 def echo_pairs(request: ChatRequest) -> str:
@@ -74,7 +74,8 @@ def echo_pairs(request: ChatRequest) -> str:
 
 
 def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.findall(text)]
+    """The passage's sentences long enough to ask about."""
+    return [s for s in sentences(text) if len(s) > _MIN_SENTENCE]
 
 
 def _quiz_items(passage: str) -> list[dict[str, str]]:

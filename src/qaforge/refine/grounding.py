@@ -15,9 +15,10 @@ from rapidfuzz import fuzz
 
 from qaforge.languages import content_words, detect_language, stem
 from qaforge.refine.checks import normalise
+from qaforge.refine.evidence import evidence_spans
 from qaforge.refine.pair_record import Grounding, PairRecord
+from qaforge.text import sentences
 
-_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\n+")
 EVIDENCE_CHARS = 240
 # scripts written without spaces between words, where a "content word" is a whole phrase
 # and word matching says nothing: there the span decides
@@ -29,16 +30,19 @@ def _language(chunk_text: str) -> str | None:
     return detect_language(chunk_text)
 
 
-def grounding_of(answer: str, chunk_text: str) -> Grounding:
-    """Grounding of ``answer`` in ``chunk_text`` (1.0 = copied verbatim, 0.0 = nothing found)."""
+def grounding_of(answer: str, chunk_text: str, *, question: str | None = None) -> Grounding:
+    """Grounding of ``answer`` in ``chunk_text`` (1.0 = copied verbatim, 0.0 = nothing found);
+    with the pair's ``question``, also its evidence sentences (:mod:`.evidence`)."""
     chunk = normalise(chunk_text)
-    sentences = [normalise(s) for s in _SENTENCE_END.split(answer)]
-    sentences = [s for s in sentences if s]
-    if not chunk or not sentences:
+    # the chunk's language decides the sentence rules and the stopwords of both texts
+    language = _language(chunk_text)
+    parts = [normalise(s) for s in sentences(answer, language)]
+    parts = [s for s in parts if s]
+    if not chunk or not parts:
         return Grounding(score=0.0, span=0.0, words=0.0)
     weighted = 0.0
     best_score, evidence = -1.0, ""
-    for sentence in sentences:
+    for sentence in parts:
         alignment = fuzz.partial_ratio_alignment(sentence, chunk)
         if alignment is None:
             continue
@@ -46,9 +50,7 @@ def grounding_of(answer: str, chunk_text: str) -> Grounding:
         if alignment.score > best_score:
             best_score = alignment.score
             evidence = chunk[alignment.dest_start:alignment.dest_end]
-    span = weighted / (100.0 * sum(len(s) for s in sentences))
-    # the chunk's language decides the stopwords (and Korean's particles) of both texts
-    language = _language(chunk_text)
+    span = weighted / (100.0 * sum(len(s) for s in parts))
     words = content_words(normalise(answer), language)
     unspaced = len(_UNSPACED.findall(answer)) > 0.3 * max(1, len(answer.replace(" ", "")))
     if words and not unspaced:
@@ -60,12 +62,15 @@ def grounding_of(answer: str, chunk_text: str) -> Grounding:
         word_share = span
     span = min(1.0, max(0.0, span))
     return Grounding(score=round((span + word_share) / 2, 4), span=round(span, 4),
-                     words=round(word_share, 4), evidence=evidence[:EVIDENCE_CHARS])
+                     words=round(word_share, 4), evidence=evidence[:EVIDENCE_CHARS],
+                     sentences=([] if question is None
+                                else evidence_spans(question, answer, chunk_text)))
 
 
 def ground(records: list[PairRecord]) -> list[PairRecord]:
     """Step: record the grounding of every pair still in the running."""
     for record in records:
         if record.active:
-            record.grounding = grounding_of(record.answer, record.chunk_text)
+            record.grounding = grounding_of(record.answer, record.chunk_text,
+                                            question=record.question)
     return records

@@ -8,23 +8,13 @@ because that is how the browser indexes strings.
 
 from __future__ import annotations
 
-import re
+from qaforge.languages import content_words, stem
+from qaforge.refine.checks import normalise
+from qaforge.text import Span, sentence_spans
 
-Span = tuple[int, int]
-
-_WORD = re.compile(r"\w+", re.UNICODE)
-# a sentence ends at . ! ? followed by space or the end ("3.2 kg" and "e.g.x" do not end one)
-_SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?]+(?=[^\s.!?]))+(?:[.!?]+|$)", re.MULTILINE)
-_STOPWORD_TEXT = """a an and are as at be been being but by can could did do does for from had
-    has have how if in into is it its may might more most must no not of on or other our shall
-    should so such than that the their them then there these they this those to was were what when
-    where which while who whom why will with would you your also any each only very"""
-_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 #: the share of the answer's content words a sentence must contain to count as support
 MIN_OVERLAP = 0.5
 MAX_SENTENCES = 3
-#: content words are compared on a prefix so that "measured" supports "measurement"
-_STEM = 6
 
 
 def support_spans(answer: str, text: str) -> list[Span]:
@@ -77,8 +67,8 @@ def _collapse_whitespace(text: str) -> tuple[str, list[int]]:
 
 
 def _content_words(text: str) -> set[str]:
-    words = (w.lower() for w in _WORD.findall(text))
-    return {w[:_STEM] for w in words if w not in _STOPWORDS and (len(w) > 2 or w.isdigit())}
+    # stemmed, so that "measured" supports "measurement"
+    return {stem(w) for w in content_words(normalise(text), None)}
 
 
 def _sentence_spans(answer: str, text: str) -> list[Span]:
@@ -87,11 +77,10 @@ def _sentence_spans(answer: str, text: str) -> list[Span]:
         return []
     needed_shared = 1 if len(wanted) == 1 else 2
     scored: list[tuple[float, Span]] = []
-    for match in _SENTENCE.finditer(text):
-        shared = wanted & _content_words(match.group())
+    for start, end in sentence_spans(text):
+        shared = wanted & _content_words(text[start:end])
         score = len(shared) / len(wanted)
         if len(shared) >= needed_shared and score >= MIN_OVERLAP:
-            start = match.start() + (len(match.group()) - len(match.group().lstrip()))
-            scored.append((score, (start, match.end())))
+            scored.append((score, (start, end)))
     best = sorted(scored, key=lambda item: -item[0])[:MAX_SENTENCES]
     return sorted(span for _, span in best)
