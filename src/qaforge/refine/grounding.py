@@ -15,7 +15,6 @@ from rapidfuzz import fuzz
 
 from qaforge.languages import content_words, detect_language, stem
 from qaforge.refine.checks import normalise
-from qaforge.refine.evidence import evidence_spans
 from qaforge.refine.pair_record import Grounding, PairRecord
 from qaforge.text import sentences
 
@@ -30,9 +29,8 @@ def _language(chunk_text: str) -> str | None:
     return detect_language(chunk_text)
 
 
-def grounding_of(answer: str, chunk_text: str, *, question: str | None = None) -> Grounding:
-    """Grounding of ``answer`` in ``chunk_text`` (1.0 = copied verbatim, 0.0 = nothing found);
-    with the pair's ``question``, also its evidence sentences (:mod:`.evidence`)."""
+def grounding_of(answer: str, chunk_text: str) -> Grounding:
+    """Grounding of ``answer`` in ``chunk_text`` (1.0 = copied verbatim, 0.0 = nothing found)."""
     chunk = normalise(chunk_text)
     # the chunk's language decides the sentence rules and the stopwords of both texts
     language = _language(chunk_text)
@@ -62,15 +60,12 @@ def grounding_of(answer: str, chunk_text: str, *, question: str | None = None) -
         word_share = span
     span = min(1.0, max(0.0, span))
     return Grounding(score=round((span + word_share) / 2, 4), span=round(span, 4),
-                     words=round(word_share, 4), evidence=evidence[:EVIDENCE_CHARS],
-                     sentences=([] if question is None
-                                else evidence_spans(question, answer, chunk_text)))
+                     words=round(word_share, 4), evidence=evidence[:EVIDENCE_CHARS])
 
 
 def ground(records: list[PairRecord]) -> list[PairRecord]:
     """Step: record the grounding of every pair still in the running."""
     for record in records:
         if record.active:
-            record.grounding = grounding_of(record.answer, record.chunk_text,
-                                            question=record.question)
+            record.grounding = grounding_of(record.answer, record.chunk_text)
     return records
