@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
+
+from qaforge.cli.refine import refine_command
 from qaforge.records import Chunk, GeneratorInfo, Source, Suggestion, SuggestionsFile
 
 MANUAL_CHUNKS: list[dict[str, Any]] = [
@@ -58,3 +62,25 @@ def build_file(source: str, chunks: list[dict[str, Any]]) -> SuggestionsFile:
 
 
 WriteDoc = Callable[[str, list[dict[str, Any]]], Path]
+
+#: two pairs refine flags in the first manual chunk: an answer the passage does not hold, and
+#: a truncated answer to a question that leans on the passage
+FLAWED_PAIRS = [("What colour is the pump?", "The pump is painted bright purple with green "
+                 "stripes."),
+                ("What does it weigh?", "It weighs 3.2 kilograms and")]
+
+
+def refined_chunks() -> list[dict[str, Any]]:
+    """The manual's chunks with :data:`FLAWED_PAIRS` added to the first."""
+    chunks = [dict(spec) for spec in MANUAL_CHUNKS]
+    chunks[0]["pairs"] = [*chunks[0]["pairs"], *FLAWED_PAIRS]
+    return chunks
+
+
+def run_refine(workdir: Path) -> dict[str, Any]:
+    """``qaforge refine WORKDIR`` with the fake backend and judge; returns evaluation.json."""
+    result = CliRunner().invoke(refine_command, [str(workdir), "--backend", "fake",
+                                                 "--judge-backend", "fake", "-q"])
+    assert result.exit_code == 0, result.output
+    evaluation: dict[str, Any] = json.loads((workdir / "evaluation.json").read_text("utf-8"))
+    return evaluation

@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from review_helpers import MANUAL_CHUNKS, SEED_TEXT, WriteDoc
+from review_helpers import (
+    FLAWED_PAIRS,
+    MANUAL_CHUNKS,
+    SEED_TEXT,
+    WriteDoc,
+    refined_chunks,
+    run_refine,
+)
 
 from qaforge.review.server import ReviewServer
 
@@ -264,3 +271,62 @@ def test_screenshot_artifact(page: Any, manual: Path) -> None:
     shot = ARTIFACTS / "review.png"
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000
+
+
+@pytest.fixture
+def judged_page(browser: Any, workdir: Path, write_doc: WriteDoc) -> Iterator[Any]:
+    """The page over a work dir that ``qaforge refine`` (fake judge) has been through, with a
+    hostile reason and the judge's evidence for the first pair."""
+    write_doc("manual", refined_chunks())
+    evaluation = run_refine(workdir)
+    first = evaluation["entries"][0]
+    first["verdict"]["reason"] = f"Supported. {XSS_SCRIPT}{XSS_IMG}"
+    first["evidence"] = [[0, 58]]  # "The Model 7 pump moves up to 40 litres of water per minute"
+    (workdir / "evaluation.json").write_text(json.dumps(evaluation), encoding="utf-8")
+    with ReviewServer(workdir) as server:
+        context = browser.new_context(viewport={"width": 1440, "height": 900})
+        opened = context.new_page()
+        errors: list[str] = []
+        opened.on("pageerror", lambda error: errors.append(str(error)))
+        opened.goto(server.url)
+        opened.wait_for_selector("body[data-ready='1'] .card.current")
+        yield opened
+        context.close()
+    assert not errors, errors
+
+
+def test_judge_verdicts_and_the_flagged_filter(judged_page: Any) -> None:
+    page = judged_page
+    card = ".card.current .judge"
+    assert page.inner_text(f"{card} .verdict") == "Clear"
+    assert page.inner_text(f"{card} .judge-reason") == f"Supported. {XSS_SCRIPT}{XSS_IMG}"
+    assert page.evaluate("document.querySelectorAll('main img, main script').length") == 0
+    assert page.evaluate("window.__xss") is None
+    assert page.inner_text("#chunk-text mark.evidence") == (
+        "The Model 7 pump moves up to 40 litres of water per minute")
+    assert "2 flagged by refine" in page.inner_text("#doc-list")
+
+    keys = Keys(page)
+    keys.press("f")  # only what refine flagged: the two flawed pairs of chunk 1
+    page.wait_for_selector("#flagged-filter.active")
+    page.wait_for_function("document.querySelector('#queue-pos').textContent.startsWith('1 / 1')")
+    assert current_question(page) == FLAWED_PAIRS[0][0]
+    assert "found in the passage" in page.inner_text(f"{card} .findings")
+    assert page.get_attribute(card, "data-flagged") == "true"
+    keys.press("j")
+    assert current_question(page) == FLAWED_PAIRS[1][0]
+    findings = page.inner_text(f"{card} .findings")
+    assert "truncated the answer is cut off mid-sentence" in findings
+    assert "left out of the dataset" in page.inner_text(f"{card} .judge-top")
+    keys.press("j")  # no more flagged pairs: the cursor stays
+    assert current_question(page) == FLAWED_PAIRS[1][0]
+    assert page.locator(".card:not(.dim)").count() == 2
+
+    keys.press("e", "Control+a")
+    page.keyboard.type("How heavy is the Model 7 pump?")
+    keys.press("Control+Enter")
+    page.wait_for_selector(f"{card} .judge-tag.stale")
+    keys.press("f")
+    page.wait_for_selector("#flagged-filter:not(.active)")
+    page.wait_for_function("document.querySelector('#queue-pos').textContent.startsWith('1 / 3')")
+

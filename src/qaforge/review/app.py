@@ -35,6 +35,7 @@ ASSETS = {
     "api.js": "text/javascript; charset=utf-8",
     "dom.js": "text/javascript; charset=utf-8",
     "keys.js": "text/javascript; charset=utf-8",
+    "judge.js": "text/javascript; charset=utf-8",
     "render.js": "text/javascript; charset=utf-8",
     "app.css": "text/css; charset=utf-8",
     "favicon.svg": "image/svg+xml",
@@ -130,7 +131,8 @@ def _api_router(store: ReviewStore, token: str, hosts: list[str]) -> APIRouter:
     @router.get("/docs")
     def list_documents() -> Response:
         return SafeJSONResponse({"workdir": str(store.workdir),
-                                 "documents": store.summaries()})
+                                 "documents": store.summaries(),
+                                 "evaluation": store.evaluation_status()})
 
     @router.get("/docs/{doc}")
     def get_document(doc: str) -> Response:
@@ -142,8 +144,10 @@ def _api_router(store: ReviewStore, token: str, hosts: list[str]) -> APIRouter:
 
     @router.get("/queue")
     def get_queue(status: str | None = None, doc: str | None = None,
-                  q: Annotated[str, Query(max_length=500)] = "") -> Response:
+                  q: Annotated[str, Query(max_length=500)] = "", flagged: bool = False
+                  ) -> Response:
         return SafeJSONResponse(store.queue(QueueFilter(status=status or None,
-                                                        document=doc or None, query=q)))
+                                                        document=doc or None, query=q,
+                                                        flagged=flagged)))
 
     return router

@@ -19,16 +19,20 @@ from qaforge.errors import InputError
 from qaforge.errors import RequestError as ReviewError
 from qaforge.fileio import JsonFileError, replace_checked, revision_of_bytes
 from qaforge.review import rawedit
+from qaforge.review.judged import Evaluation, EvaluationReader
 from qaforge.review.ops import OpError, OpRequest, apply_operation
 from qaforge.review.views import (
     STATUSES,
+    JudgedPairs,
     chunk_view,
     document_summary,
     document_view,
     error_summary,
+    is_flagged,
 )
 from qaforge.safe_paths import inside
 from qaforge.suggestions import (
+    OUTPUT_DIR,
     LoadedSuggestions,
     StaleRevisionError,
     iter_suggestion_files,
@@ -43,11 +47,13 @@ OUTSIDE = "resolves outside the work dir (a symlink?); not served"
 
 @dataclass(frozen=True, slots=True)
 class QueueFilter:
-    """Which chunks to walk through: by pair status, document and search text."""
+    """Which chunks to walk through: by pair status, document, search text, and whether
+    refine flagged the pair (see :attr:`qaforge.review.judged.Judged.flagged`)."""
 
     status: str | None = None
     document: str | None = None
     query: str = ""
+    flagged: bool = False
 
     def terms(self) -> list[str]:
         return self.query.casefold().split()
@@ -58,6 +64,16 @@ class ReviewStore:
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir.resolve()
+        self.evaluation = EvaluationReader(self.workdir)
+
+    def _judged(self, name: str, evaluation: Evaluation | None = None) -> JudgedPairs:
+        """What refine's evaluation says about the pairs of document ``name``."""
+        evaluation = evaluation or self.evaluation.current()
+        return evaluation.for_file(f"{OUTPUT_DIR}/{name}")
+
+    def evaluation_status(self) -> dict[str, Any]:
+        """How many verdicts the page can show, and why not all (``note``)."""
+        return self.evaluation.current().status()
 
     def _listing(self) -> tuple[dict[str, Path], dict[str, str]]:
         served: dict[str, Path] = {}
@@ -91,16 +107,18 @@ class ReviewStore:
         """One entry per suggestions file: progress, or the reason it cannot be reviewed."""
         served, refused = self._listing()
         out = [error_summary(name, reason) for name, reason in refused.items()]
+        evaluation = self.evaluation.current()
         for name, path in served.items():
             try:
-                out.append(document_summary(name, load_suggestions(path)))
+                out.append(document_summary(name, load_suggestions(path),
+                                            self._judged(name, evaluation)))
             except JsonFileError as exc:
                 out.append(error_summary(name, exc))
         return sorted(out, key=lambda entry: entry["id"])
 
     def document(self, name: str) -> dict[str, Any]:
         """The whole document: summary, chunks with their pairs and support highlights."""
-        return document_view(name, self._load(name))
+        return document_view(name, self._load(name), self._judged(name))
 
     def apply(self, name: str, request: OpRequest) -> dict[str, Any]:
         """Apply one change, atomically and only if the file is still at ``request.revision``."""
@@ -122,8 +140,9 @@ class ReviewStore:
         # views of what was written (a re-read could already show a later writer's change)
         written = LoadedSuggestions(path, loaded.data, revision, loaded.problems)
         index = next(i for i, c in enumerate(loaded.data.chunks) if c is chunk)
-        return {"revision": revision, "chunk": chunk_view(chunk, index),
-                "summary": document_summary(name, written)}
+        judged = self._judged(name)
+        return {"revision": revision, "chunk": chunk_view(chunk, index, judged),
+                "summary": document_summary(name, written, judged)}
 
     def queue(self, wanted: QueueFilter) -> dict[str, Any]:
         """The chunks to walk through, in document order, with the pairs that match."""
@@ -132,6 +151,7 @@ class ReviewStore:
         served, _ = self._listing()
         names = [wanted.document] if wanted.document else sorted(served)
         items: list[dict[str, Any]] = []
+        evaluation = self.evaluation.current()
         for name in names:
             if name not in served:
                 self.path_of(name)  # raises the right 404/403
@@ -139,7 +159,7 @@ class ReviewStore:
                 loaded = load_suggestions(served[name])
             except JsonFileError:
                 continue  # shown in the sidebar as an error
-            items.extend(_queue_items(name, loaded, wanted))
+            items.extend(_queue_items(name, loaded, wanted, self._judged(name, evaluation)))
             if len(items) >= MAX_QUEUE:
                 return {"items": items[:MAX_QUEUE], "truncated": True}
         return {"items": items, "truncated": False}
@@ -168,8 +188,8 @@ def _write_operation(path: Path, request: OpRequest) -> tuple[str, LoadedSuggest
     return revision_of_bytes(payload), loaded, chunk
 
 
-def _queue_items(name: str, loaded: LoadedSuggestions,
-                 wanted: QueueFilter) -> list[dict[str, Any]]:
+def _queue_items(name: str, loaded: LoadedSuggestions, wanted: QueueFilter,
+                 judged: JudgedPairs) -> list[dict[str, Any]]:
     terms = wanted.terms()
     items = []
     for index, chunk in enumerate(loaded.data.chunks):
@@ -178,7 +198,8 @@ def _queue_items(name: str, loaded: LoadedSuggestions,
         if isinstance(chunk.suggestions, str):
             chunk_text += " " + chunk.suggestions.casefold()
         wanted_pairs = [pair for pair in pairs
-                        if wanted.status is None or pair.status == wanted.status]
+                        if (wanted.status is None or pair.status == wanted.status)
+                        and (not wanted.flagged or is_flagged(judged, chunk, pair))]
         pair_texts = {pair.id: f"{pair.question} {pair.answer}".casefold()
                       for pair in wanted_pairs}
         # pairs that hold every term themselves come first; else the chunk text may help
@@ -186,8 +207,8 @@ def _queue_items(name: str, loaded: LoadedSuggestions,
         if not matching:
             matching = [pid for pid, text in pair_texts.items()
                         if all(t in chunk_text or t in text for t in terms)]
-        unpaired_match = wanted.status is None and not pairs and all(t in chunk_text
-                                                                    for t in terms)
+        unpaired_match = (wanted.status is None and not wanted.flagged and not pairs
+                          and all(t in chunk_text for t in terms))
         if matching or unpaired_match:
             items.append({"doc": name, "chunk": chunk.id, "index": index, "pairs": matching,
                           "drafts": sum(pair.status == "draft" for pair in pairs)})

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from qaforge.fileio import JsonFileError
 from qaforge.records import Chunk, Suggestion
 from qaforge.review.highlight import support_spans, to_utf16_spans
+from qaforge.review.judged import Judged, Key, judge_support
 from qaforge.suggestions import LoadedSuggestions
 
 STATUSES = ("draft", "accepted", "edited", "rejected")
@@ -58,16 +60,39 @@ def chunk_kind(chunk: Chunk) -> str:
     return "pairs"
 
 
-def pair_view(pair: Suggestion, chunk_text: str) -> dict[str, Any]:
-    """A pair with every field it has on disk (so undo can restore it whole) plus highlights."""
-    spans = to_utf16_spans(support_spans(pair.answer, chunk_text), chunk_text)
+#: what refine found, per (chunk id, pair id) of one suggestions file
+JudgedPairs = Mapping[Key, Judged]
+
+
+def pair_view(pair: Suggestion, chunk_text: str, judged: Judged | None = None
+              ) -> dict[str, Any]:
+    """A pair with every field it has on disk (so undo can restore it whole) plus highlights:
+    the judge's evidence when refine recorded some for this text, else the grounding."""
+    spans = judge_support(judged, pair.question, pair.answer, chunk_text)
+    if spans is None:
+        spans = to_utf16_spans(support_spans(pair.answer, chunk_text), chunk_text)
     return {**to_browser(pair.model_dump(mode="python")),
             "support": [list(span) for span in spans]}
 
 
-def chunk_view(chunk: Chunk, index: int) -> dict[str, Any]:
+def judge_views(chunk: Chunk, judged: JudgedPairs) -> dict[str, Any]:
+    """``{pair id: what refine said}`` for the chunk's pairs refine saw (beside the pairs, so
+    that undo never writes it into the file)."""
+    pairs = chunk.suggestions if isinstance(chunk.suggestions, list) else []
+    out = {}
+    for pair in pairs:
+        found = judged.get((chunk.id, pair.id))
+        if found is not None:
+            out[pair.id] = {**found.view(pair.question, pair.answer),
+                            "evidence_shown": judge_support(found, pair.question, pair.answer,
+                                                            chunk.text) is not None}
+    return out
+
+
+def chunk_view(chunk: Chunk, index: int, judged: JudgedPairs | None = None) -> dict[str, Any]:
     kind = chunk_kind(chunk)
     pairs = chunk.suggestions if isinstance(chunk.suggestions, list) else []
+    judged = judged or {}
     return {
         "id": chunk.id,
         "index": index,
@@ -78,21 +103,30 @@ def chunk_view(chunk: Chunk, index: int) -> dict[str, Any]:
         "kind": kind,
         "error": chunk.error,
         "raw": chunk.raw,
-        "pairs": [pair_view(pair, chunk.text) for pair in pairs],
+        "pairs": [pair_view(pair, chunk.text, judged.get((chunk.id, pair.id)))
+                  for pair in pairs],
+        "judge": judge_views(chunk, judged),
         "suggestions_text": chunk.suggestions if isinstance(chunk.suggestions, str) else None,
     }
 
 
-def _counts(loaded: LoadedSuggestions) -> dict[str, Any]:
+def is_flagged(judged: JudgedPairs, chunk: Chunk, pair: Suggestion) -> bool:
+    """Refine flagged this pair (see :attr:`Judged.flagged`)."""
+    found = judged.get((chunk.id, pair.id))
+    return found is not None and found.flagged
+
+
+def _counts(loaded: LoadedSuggestions, judged: JudgedPairs) -> dict[str, Any]:
     statuses = dict.fromkeys(STATUSES, 0)
     kinds = {"pairs": 0, "text": 0, "pending": 0}
-    failed = 0
+    failed = flagged = 0
     for chunk in loaded.data.chunks:
         kinds[chunk_kind(chunk)] += 1
         failed += chunk.state == "failed"
         if isinstance(chunk.suggestions, list):
             for pair in chunk.suggestions:
                 statuses[pair.status] += 1
+                flagged += is_flagged(judged, chunk, pair)
     total = sum(statuses.values())
     return {
         "chunks": len(loaded.data.chunks),
@@ -102,10 +136,12 @@ def _counts(loaded: LoadedSuggestions) -> dict[str, Any]:
         "pairs": total,
         "reviewed": total - statuses["draft"],
         "status_counts": statuses,
+        "flagged": flagged,
     }
 
 
-def document_summary(name: str, loaded: LoadedSuggestions) -> dict[str, Any]:
+def document_summary(name: str, loaded: LoadedSuggestions, judged: JudgedPairs | None = None
+                     ) -> dict[str, Any]:
     """Progress and health of one suggestions file (the sidebar entry)."""
     return {
         "id": name,
@@ -116,7 +152,7 @@ def document_summary(name: str, loaded: LoadedSuggestions) -> dict[str, Any]:
         # a file with entries qaforge cannot hold exactly is never rewritten: say why
         "read_only": loaded.read_only_reason is not None,
         "read_only_reason": loaded.read_only_reason,
-        **_counts(loaded),
+        **_counts(loaded, judged or {}),
     }
 
 
@@ -130,16 +166,18 @@ def error_summary(name: str, error: JsonFileError | str) -> dict[str, Any]:
     return {"id": name, "source": name, "revision": None, "error": detail, "problems": [],
             "read_only": True, "read_only_reason": detail["text"], "chunks": 0,
             "pending_chunks": 0, "text_chunks": 0,
-            "failed_chunks": 0, "pairs": 0, "reviewed": 0,
+            "failed_chunks": 0, "pairs": 0, "reviewed": 0, "flagged": 0,
             "status_counts": dict.fromkeys(STATUSES, 0)}
 
 
-def document_view(name: str, loaded: LoadedSuggestions) -> dict[str, Any]:
+def document_view(name: str, loaded: LoadedSuggestions, judged: JudgedPairs | None = None
+                  ) -> dict[str, Any]:
     generator = loaded.data.generator
     return {
-        **document_summary(name, loaded),
+        **document_summary(name, loaded, judged),
         "generator": {"backend": generator.backend, "model": generator.model,
                       "prompt": generator.prompt},
         "pages": loaded.data.source.pages,
-        "chunk_list": [chunk_view(chunk, i) for i, chunk in enumerate(loaded.data.chunks)],
+        "chunk_list": [chunk_view(chunk, i, judged)
+                       for i, chunk in enumerate(loaded.data.chunks)],
     }

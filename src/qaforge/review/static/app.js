@@ -11,7 +11,7 @@ const state = {
   workdir: "",
   cache: new Map(), // doc id -> document view (with chunk_list and revision)
   generation: new Map(), // doc id -> times reloaded from disk; a write from an older one is dropped
-  filter: { status: "", doc: "", q: "" },
+  filter: { status: "", doc: "", q: "", flagged: false },
   queue: [], // stops: {doc, chunk, index, pairs, drafts}
   truncated: false,
   pos: 0,
@@ -50,7 +50,7 @@ function chunkOf(item) {
 function navigable(item, chunk) {
   if (!chunk || chunk.kind === "text") return [];
   const all = chunk.pairs.map((_, i) => i);
-  if (!state.filter.status && !state.filter.q) return all;
+  if (!state.filter.status && !state.filter.q && !state.filter.flagged) return all;
   const ids = new Set(item.pairs);
   return all.filter((i) => ids.has(chunk.pairs[i].id));
 }
@@ -76,6 +76,7 @@ async function refreshQueue({ keepPlace = false, toDraft = false, place = here()
   for (const [key, value] of [["status", state.filter.status], ["doc", state.filter.doc], ["q", state.filter.q]]) {
     if (value) params.set(key, value);
   }
+  if (state.filter.flagged) params.set("flagged", "true");
   const data = await api("GET", `/api/queue?${params}`);
   state.queue = data.items;
   state.truncated = data.truncated;
@@ -408,6 +409,16 @@ function setStatusFilter(status) {
   refreshQueue({ keepPlace: true }).catch(failed);
 }
 
+function toggleFlagged() {
+  state.filter.flagged = !state.filter.flagged;
+  const place = here();
+  const chunk = currentChunk();
+  const view = chunk && chunk.judge && place ? chunk.judge[place.pair] : null;
+  // turning it on: stay on this pair only if refine flagged it, else its chunk's first flagged
+  if (place && state.filter.flagged && !(view && view.flagged)) place.pair = null;
+  refreshQueue({ keepPlace: true, place }).catch(failed);
+}
+
 function setDocFilter(doc) {
   state.filter.doc = doc;
   refreshQueue({ toDraft: true }).catch(failed);
@@ -469,6 +480,7 @@ const KEYS = {
   "?": () => toggleHelp(true),
   1: () => setStatusFilter(""), 2: () => setStatusFilter("draft"), 3: () => setStatusFilter("accepted"),
   4: () => setStatusFilter("edited"), 5: () => setStatusFilter("rejected"), 0: () => setDocFilter(""),
+  f: toggleFlagged,
 };
 
 let searchTimer = 0;
@@ -494,6 +506,7 @@ async function start() {
   for (const button of $("filters").querySelectorAll("button")) {
     button.addEventListener("click", () => setStatusFilter(button.dataset.status));
   }
+  $("flagged-filter").addEventListener("click", toggleFlagged);
   $("add-pair").addEventListener("click", startAdd);
   window.addEventListener("focus", checkDisk);
   document.addEventListener("visibilitychange", () => { if (!document.hidden) checkDisk(); });

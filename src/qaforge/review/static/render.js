@@ -1,5 +1,6 @@
 // Rendering of the review screen from the app state. Strings only ever become text nodes.
 import { $, el, fillMarked, kbd, pagesLabel, termRanges } from "./dom.js";
+import { judgeBlock, supportClass } from "./judge.js";
 
 const STATUS_LABEL = { draft: "Draft", accepted: "Accepted", edited: "Edited", rejected: "Rejected" };
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
@@ -16,6 +17,8 @@ export function renderFilters(state) {
   for (const button of $("filters").querySelectorAll("button")) {
     button.classList.toggle("active", button.dataset.status === state.filter.status);
   }
+  $("flagged-filter").classList.toggle("active", state.filter.flagged);
+  $("flagged-filter").setAttribute("aria-pressed", String(state.filter.flagged));
 }
 
 function progressBar(doc) {
@@ -46,6 +49,7 @@ export function renderSidebar(state, actions) {
     if (doc.error) flags.push(el("span", { class: "flag error" }, doc.error.line
       ? `line ${doc.error.line}, column ${doc.error.column}: ${doc.error.message}` : doc.error.message));
     else if (doc.read_only) flags.push(el("span", { class: "flag warn", title: doc.read_only_reason || "" }, "read-only: has entries the page cannot keep"));
+    if (doc.flagged) flags.push(el("span", { class: "flag warn" }, `${doc.flagged} flagged by refine`));
     if (doc.pending_chunks) flags.push(el("span", { class: "flag info" }, `${plural(doc.pending_chunks, "chunk")} not generated yet`));
     const active = state.filter.doc === doc.id;
     entries.push(el("li", null, el("button", {
@@ -139,7 +143,7 @@ export function renderChunk(state, actions) {
   const pair = chunk.kind === "pairs" ? chunk.pairs[state.pairIdx] : null;
   const terms = state.filter.q ? state.filter.q.split(/\s+/) : [];
   const first = fillMarked(body, chunk.text, [
-    { cls: "support", ranges: pair ? pair.support : [] },
+    { cls: supportClass(pair && chunk.judge ? chunk.judge[pair.id] : null), ranges: pair ? pair.support : [] },
     { cls: "hit", ranges: termRanges(chunk.text, terms) },
   ]);
   // bring the support into view when the pair changes, not on every save
@@ -192,6 +196,7 @@ function pairCard(state, actions, chunk, pair, index, navigable) {
   el("div", { class: "top" }, el("span", { class: "num" }, `Pair ${index + 1} of ${chunk.pairs.length}`),
     statusBadge(pair.status)),
   question, answer,
+  judgeBlock(chunk.judge ? chunk.judge[pair.id] : null),
   pair.support.length ? null : el("div", { class: "no-support" }, "Answer not found in the chunk text: check it is grounded."),
   current ? el("div", { class: "actions" },
     el("button", { type: "button", class: "accept", onclick: act(actions.accept) }, "Accept ", kbd("a")),
