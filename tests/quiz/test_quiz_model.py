@@ -34,6 +34,7 @@ def test_quiz_and_eval_with_the_bundled_model(tmp_path: Path, bundled_model: Pat
     done = qaforge("quiz", "work", "--model", model, "--threads", "1", "--per-chunk", "2",
                    "--control", "1", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
+    assert "the bundled demo model writes few quiz items" in done.stderr
     report = json.loads((work / "quiz" / "report.json").read_text(encoding="utf-8"))
     # every drafted item is either kept or dropped with a reason; no chunk is lost
     assert report["chunks"] == 2

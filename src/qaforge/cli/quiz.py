@@ -107,6 +107,9 @@ def command(workdir: Path, **params: Any) -> None:
     try:
         with make_client(settings.llm) as client:
             announce_client("quiz writer", client)
+            if client.is_demo_model:
+                warn("the bundled demo model writes few quiz items that pass the checks; "
+                     "use --model with a larger model (see `qaforge models`).")
             run = build_quiz(workdir, client, quiz, replace=params["replace"],
                              progress=StageProgress(reporter))
     finally:
