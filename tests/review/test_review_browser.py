@@ -281,7 +281,7 @@ def judged_page(browser: Any, workdir: Path, write_doc: WriteDoc) -> Iterator[An
     evaluation = run_refine(workdir)
     first = evaluation["entries"][0]
     first["verdict"]["reason"] = f"Supported. {XSS_SCRIPT}{XSS_IMG}"
-    first["evidence"] = [[0, 58]]  # "The Model 7 pump moves up to 40 litres of water per minute"
+    first["grounding"]["sentences"] = [[0, 58]]  # "The Model 7 pump ... per minute"
     (workdir / "evaluation.json").write_text(json.dumps(evaluation), encoding="utf-8")
     with ReviewServer(workdir) as server:
         context = browser.new_context(viewport={"width": 1440, "height": 900})

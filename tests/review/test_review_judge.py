@@ -107,15 +107,20 @@ def test_an_edited_pair_shows_its_verdict_as_stale(api: httpx.Client) -> None:
     assert edited["summary"]["flagged"] == 2
 
 
+@pytest.mark.parametrize("where", ["grounding.sentences", "evidence"])
 def test_judge_evidence_replaces_the_grounding_highlight(
-        api: httpx.Client, workdir: Path, evaluation: dict[str, Any]) -> None:
+        api: httpx.Client, workdir: Path, evaluation: dict[str, Any], where: str) -> None:
     before = first_chunk(api)
     text = before["text"]
     pid = pair_ids(before)["What powers the Model 7 pump?"]
     sentence = "It runs on a 12 volt battery and weighs 3.2 kilograms."
     start = text.index(sentence)
     entry = next(e for e in evaluation["entries"] if e["pair_id"] == pid)
-    entry["evidence"] = [{"start": start, "end": start + len(sentence), "text": sentence}]
+    if where == "evidence":  # an explicit field wins over the grounding's sentences
+        entry["evidence"] = [{"start": start, "end": start + len(sentence), "text": sentence}]
+        entry["grounding"]["sentences"] = [[0, 3]]
+    else:
+        entry["grounding"]["sentences"] = [[start, start + len(sentence)]]
     write_evaluation(workdir, evaluation)
     chunk = first_chunk(api)
     pair = next(p for p in chunk["pairs"] if p["id"] == pid)
@@ -124,6 +129,7 @@ def test_judge_evidence_replaces_the_grounding_highlight(
 
     # spans that do not fit the chunk (past its end, or quoting other text) are not shown
     entry["evidence"] = [[start, len(text) + 5], {"start": 0, "end": 5, "text": "other"}]
+    entry["grounding"]["sentences"] = [[start, start + len(sentence)]]
     write_evaluation(workdir, evaluation)
     chunk = first_chunk(api)
     assert next(p for p in chunk["pairs"] if p["id"] == pid)["support"] == next(
@@ -131,19 +137,31 @@ def test_judge_evidence_replaces_the_grounding_highlight(
     assert chunk["judge"][pid]["evidence_shown"] is False
 
 
-@pytest.mark.parametrize("named", [True, False], ids=["shards-listed", "shard-folder"])
-def test_sharded_evaluation_is_read(api: httpx.Client, workdir: Path,
-                                    evaluation: dict[str, Any], named: bool) -> None:
-    expected = first_chunk(api)["judge"]
+def shard(workdir: Path, evaluation: dict[str, Any], sizes: tuple[int, ...]) -> None:
+    """Rewrite the evaluation as refine does past its size: an index naming JSON Lines
+    shards (``entry_shards``: path relative to the index, and the entries it holds)."""
     entries = evaluation.pop("entries")
-    (workdir / "evaluation").mkdir()
-    for number, part in enumerate((entries[:3], entries[3:])):
-        (workdir / "evaluation" / f"part-{number:04d}.jsonl").write_text(
-            "".join(json.dumps(entry) + "\n" for entry in part) + "not json\n",
-            encoding="utf-8")
-    if named:
-        evaluation["shards"] = ["evaluation/part-0000.jsonl", "evaluation/part-0001.jsonl"]
+    (workdir / "evaluation").mkdir(exist_ok=True)
+    evaluation["entries_total"], evaluation["entry_shards"] = len(entries), []
+    for number, size in enumerate(sizes):
+        name = f"evaluation/entries-20261129T120000-0123abcd-{number:05d}.jsonl"
+        part, entries = entries[:size], entries[size:]
+        (workdir / name).write_text("".join(json.dumps(e) + "\n" for e in part) + "\n",
+                                    encoding="utf-8")
+        evaluation["entry_shards"].append({"path": name, "entries": len(part)})
     write_evaluation(workdir, evaluation)
+
+
+def test_sharded_evaluation_is_read(api: httpx.Client, workdir: Path,
+                                    evaluation: dict[str, Any]) -> None:
+    expected = first_chunk(api)["judge"]
+    other = {**evaluation["entries"][0], "verdict": {"label": "Needs Improvement"}}
+    shard(workdir, evaluation, (3, 4))
+    with (workdir / evaluation["entry_shards"][0]["path"]).open("a", encoding="utf-8") as f:
+        f.write("{not json\n")  # one bad line costs only its entry
+    # a killed run's shard that no index names is not read (it would come first)
+    stray = workdir / "evaluation" / "entries-20261129T110000-ffffffff-00000.jsonl"
+    stray.write_text(json.dumps(other) + "\n", encoding="utf-8")
     assert first_chunk(api)["judge"] == expected
     assert api.get("/api/docs").json()["evaluation"] == {"entries": 7, "note": None}
 
@@ -153,7 +171,7 @@ def test_shards_outside_the_work_dir_are_not_read(api: httpx.Client, workdir: Pa
     outside = workdir.parent / "elsewhere.jsonl"
     outside.write_text("".join(json.dumps(e) + "\n" for e in evaluation.pop("entries")),
                        encoding="utf-8")
-    evaluation["shards"] = ["../elsewhere.jsonl"]
+    evaluation["entry_shards"] = [{"path": "../elsewhere.jsonl", "entries": 7}]
     write_evaluation(workdir, evaluation)
     assert first_chunk(api)["judge"] == {}
     assert "outside the work dir" in api.get("/api/docs").json()["evaluation"]["note"]

@@ -6,9 +6,11 @@ spend time where it pays (the "flagged" filter). The evaluation is refine's file
 ever read here, and it is untrusted like every work-dir file: entries of the wrong shape are
 skipped, strings and lists are capped, and the page shows every string as text.
 
-Two layouts are read: one ``evaluation.json`` holding ``entries``, or an index without
-``entries`` whose ``shards`` list names JSON Lines files (one entry a line) inside the work
-dir; an index naming no shards falls back to ``WORKDIR/evaluation/*.jsonl``.
+Both layouts refine writes are read: one ``evaluation.json`` holding ``entries``, or (past a
+size) an index whose ``entry_shards`` name JSON Lines files, ``[{"path":
+"evaluation/entries-....jsonl", "entries": n}, ...]`` relative to the index, one entry a line;
+a shard named outside the work dir is not read. The judge's evidence is an entry's
+``grounding.sentences`` (``[start, end)`` offsets into the chunk text) or its ``evidence``.
 """
 
 from __future__ import annotations
@@ -77,8 +79,12 @@ def _checks(value: Any) -> tuple[dict[str, str], ...]:
     return tuple(out)
 
 
-def _evidence(value: Any) -> tuple[tuple[int, int, str | None], ...] | None:
+def _evidence(entry: dict[str, Any]) -> tuple[tuple[int, int, str | None], ...] | None:
     """Spans as ``[start, end]`` or ``{"start", "end", "text"?}`` (chunk offsets)."""
+    value = entry.get("evidence")
+    grounding = entry.get("grounding")
+    if value is None and isinstance(grounding, dict):
+        value = grounding.get("sentences")
     if not isinstance(value, list):
         return None
     out = []
@@ -124,7 +130,7 @@ class Judged:
                    decision_reason=_text(entry.get("reason")),
                    judged=_pair_of(entry.get("original_messages"), _same_text),
                    rewrite=_pair_of(entry.get("corrected_messages")),
-                   evidence=_evidence(entry.get("evidence")))
+                   evidence=_evidence(entry))
 
     @property
     def flagged(self) -> bool:
@@ -200,18 +206,18 @@ def read_raw_entries(workdir: Path) -> tuple[list[Any], str | None]:
         return [], f"{EVALUATION_NAME}: {exc}"
     if not isinstance(index, dict):
         return [], f"{EVALUATION_NAME} is not a JSON object; not read"
-    if "entries" in index:
-        entries = index["entries"]
-        return (entries, None) if isinstance(entries, list) else (
-            [], f"{EVALUATION_NAME}: 'entries' is not a list; not read")
-    return _read_shards(workdir, index.get("shards"))
+    if "entry_shards" in index:
+        return _read_shards(workdir, index["entry_shards"])
+    entries = index.get("entries")
+    return (entries, None) if isinstance(entries, list) else (
+        [], f"{EVALUATION_NAME} has no list of entries; not read")
 
 
-def _read_shards(workdir: Path, names: Any) -> tuple[list[Any], str | None]:
-    if isinstance(names, list):
-        paths = [workdir / name for name in names if isinstance(name, str)]
-    else:
-        paths = sorted((workdir / SHARD_DIR).glob("*.jsonl"))
+def _read_shards(workdir: Path, shards: Any) -> tuple[list[Any], str | None]:
+    if not isinstance(shards, list):
+        return [], f"{EVALUATION_NAME}: 'entry_shards' is not a list; not read"
+    paths = [workdir / shard["path"] for shard in shards
+             if isinstance(shard, dict) and isinstance(shard.get("path"), str)]
     entries: list[Any] = []
     budget = MAX_BYTES
     for path in paths:
