@@ -192,7 +192,7 @@ class Corrector:
             answer = reply.value["answer"] if target == "both" else record.answer
             record.correction = Correction(
                 question=question, answer=answer, target=target, cached=reply.cached,
-                grounding=grounding_of(answer, record.chunk_text),
+                grounding=grounding_of(answer, record.chunk_text, question=question),
                 issues=question_issues(question, answer, record.chunk_text))
             rewritten.append(record)
         self._rejudge(rewritten)

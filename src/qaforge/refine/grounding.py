@@ -15,6 +15,7 @@ from rapidfuzz import fuzz
 
 from qaforge.languages import content_words, detect_language, stem
 from qaforge.refine.checks import normalise
+from qaforge.refine.evidence import evidence_spans
 from qaforge.refine.pair_record import Grounding, PairRecord
 from qaforge.text import sentences
 
@@ -29,8 +30,9 @@ def _language(chunk_text: str) -> str | None:
     return detect_language(chunk_text)
 
 
-def grounding_of(answer: str, chunk_text: str) -> Grounding:
-    """Grounding of ``answer`` in ``chunk_text`` (1.0 = copied verbatim, 0.0 = nothing found)."""
+def grounding_of(answer: str, chunk_text: str, *, question: str | None = None) -> Grounding:
+    """Grounding of ``answer`` in ``chunk_text`` (1.0 = copied verbatim, 0.0 = nothing found);
+    with the pair's ``question``, also its evidence sentences (:mod:`.evidence`)."""
     chunk = normalise(chunk_text)
     # the chunk's language decides the sentence rules and the stopwords of both texts
     language = _language(chunk_text)
@@ -60,12 +62,15 @@ def grounding_of(answer: str, chunk_text: str) -> Grounding:
         word_share = span
     span = min(1.0, max(0.0, span))
     return Grounding(score=round((span + word_share) / 2, 4), span=round(span, 4),
-                     words=round(word_share, 4), evidence=evidence[:EVIDENCE_CHARS])
+                     words=round(word_share, 4), evidence=evidence[:EVIDENCE_CHARS],
+                     sentences=([] if question is None
+                                else evidence_spans(question, answer, chunk_text)))
 
 
 def ground(records: list[PairRecord]) -> list[PairRecord]:
     """Step: record the grounding of every pair still in the running."""
     for record in records:
         if record.active:
-            record.grounding = grounding_of(record.answer, record.chunk_text)
+            record.grounding = grounding_of(record.answer, record.chunk_text,
+                                            question=record.question)
     return records

@@ -20,6 +20,7 @@ from typing import Any
 from qaforge.errors import QaforgeError
 from qaforge.fileio import JsonFileError, parse_json_bytes
 from qaforge.records import Chunk, Suggestion
+from qaforge.refine.coverage import FileSentences, file_sentences
 from qaforge.refine.pair_record import Issue, PairRecord
 from qaforge.refine.shapes import Shaped, shape
 from qaforge.safe_paths import safe_listing
@@ -46,6 +47,8 @@ class FileReport:
     warnings: list[str] = field(default_factory=list)
     chunk_states: dict[str, int] = field(default_factory=dict)
     generator: dict[str, Any] = field(default_factory=dict)
+    #: informative sentences per chunk, for the coverage ledger (None: the file failed)
+    sentences: FileSentences | None = None
 
     @property
     def ok(self) -> bool:
@@ -94,7 +97,8 @@ def load_file(path: Path, workdir: Path) -> tuple[list[PairRecord], FileReport]:
         report = FileReport(
             rel, document=loaded.data.source.file,
             chunk_states=dict(Counter(c.state for c in loaded.data.chunks)),
-            generator=loaded.data.generator.model_dump(mode="json"))
+            generator=loaded.data.generator.model_dump(mode="json"),
+            sentences=file_sentences(loaded.data))
         walk = _Walk(loaded, shaped, rel, report.document)
         records = walk.records()
     except QaforgeError as exc:

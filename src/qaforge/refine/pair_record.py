@@ -52,6 +52,9 @@ class Grounding(BaseModel):
     span: float = Field(ge=0.0, le=1.0)
     words: float = Field(ge=0.0, le=1.0)
     evidence: str = Field(default="", description="the chunk's best-matching stretch")
+    sentences: list[tuple[int, int]] = Field(
+        default_factory=list, description="the chunk sentences that support the answer: "
+        "[start, end) character offsets into the chunk text (refine/evidence.py)")
 
 
 class Verdict(BaseModel):

@@ -20,6 +20,7 @@ from qaforge.progress import ProgressFn
 from qaforge.refine.cache import ReplyCache
 from qaforge.refine.checks import check_questions
 from qaforge.refine.correct import CORRECT_PROMPT, Corrector, decide
+from qaforge.refine.coverage import CoverageLedger, document_names
 from qaforge.refine.dedup import deduplicate, deduplicate_rewrites
 from qaforge.refine.grounding import ground
 from qaforge.refine.judge import JUDGE_PROMPT, Judge
@@ -144,6 +145,9 @@ def finish(workdir: Path, loaded: LoadResult, settings: RefineSettings, *,
     summary.seconds = {**seconds, "judge_pairs_per_min": round(
         calls["judge"] / seconds["judge"] * 60, 1) if calls["judge"] and seconds["judge"]
         else 0.0}
+    covered = CoverageLedger(
+        {f.path: f.sentences for f in loaded.files if f.sentences is not None}
+    ).add_all(records).report(document_names((f.path, f.document) for f in loaded.files))
     meta = {
         "models": {"judge": judge.describe(), "corrector": corrector.describe(),
                    "demo_judge": demo, "generators": _generators(loaded.files)},
@@ -151,6 +155,7 @@ def finish(workdir: Path, loaded: LoadResult, settings: RefineSettings, *,
         "settings": settings.model_dump(mode="json"),
         "model_calls": {**calls, "pairs_judged": judged},
         "cache": cache_stats,
+        "sentence_coverage": covered,
     }
     write_outputs(workdir, records, loaded.files, summary,
                   system_prompt=settings.system_prompt, meta=meta)
