@@ -17,9 +17,10 @@ import os
 import stat
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from qaforge.errors import JsonFileError, StaleRevisionError
 
@@ -47,8 +48,10 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~_process_umask()
 
 
-def _write_temp(path: Path, data: bytes) -> str:
-    """``data`` in a synced temp file beside ``path``, with the permissions ``path`` has."""
+@contextlib.contextmanager
+def _temp_beside(path: Path) -> Iterator[tuple[BinaryIO, str]]:
+    """A synced temp file beside ``path``, with the permissions ``path`` has; removed if
+    the block fails."""
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = _mode_for(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -56,7 +59,7 @@ def _write_temp(path: Path, data: bytes) -> str:
         with os.fdopen(fd, "wb") as handle:
             if hasattr(os, "fchmod"):  # mkstemp makes it private (0600)
                 os.fchmod(handle.fileno(), mode)
-            handle.write(data)
+            yield handle, tmp
             handle.flush()
             os.fsync(handle.fileno())
     except BaseException as exc:
@@ -65,19 +68,35 @@ def _write_temp(path: Path, data: bytes) -> str:
         if isinstance(exc, OSError) and exc.filename is None:
             exc.filename = str(path)  # a full disk fails write/fsync, which name no file
         raise
+
+
+def _write_temp(path: Path, data: bytes) -> str:
+    """``data`` in a synced temp file beside ``path``, with the permissions ``path`` has."""
+    with _temp_beside(path) as (handle, tmp):
+        handle.write(data)
     return tmp
 
 
-def atomic_write_bytes(path: Path | str, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file + fsync + rename)."""
+@contextlib.contextmanager
+def atomic_writer(path: Path | str) -> Iterator[BinaryIO]:
+    """A handle whose bytes replace ``path`` atomically when the block ends (temp file +
+    fsync + rename), for outputs too large to build in memory first; if the block fails,
+    ``path`` is untouched."""
     path = Path(path)
-    tmp = _write_temp(path, data)
+    with _temp_beside(path) as (handle, tmp):
+        yield handle
     try:
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def atomic_write_bytes(path: Path | str, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temp file + fsync + rename)."""
+    with atomic_writer(path) as handle:
+        handle.write(data)
 
 
 def encode_text(text: str) -> bytes:

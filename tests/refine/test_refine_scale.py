@@ -1,13 +1,25 @@
-"""Refine at scale (issue 20): the near-duplicate index is on disk, so memory and time per
-pair stay flat in the number of pairs."""
+"""Refine at scale (issue 20): the near-duplicate index is on disk and the report is
+written entry by entry (sharded past a size), so memory per pair stays flat."""
 
 from __future__ import annotations
 
+import json
 import random
 import tracemalloc
+from pathlib import Path
+from typing import Any
 
+import pytest
+from refine_helpers import EIFFEL, NILE, chunk, pair, scripted, write_doc
+
+from qaforge.config import RefineSettings
+from qaforge.fileio import dumps_pretty, encode_text, read_json
+from qaforge.llm.fake import FakeBackend
+from qaforge.refine import refine_workdir
 from qaforge.refine.dedup import deduplicate
+from qaforge.refine.evaluation_file import SHARD_DIR, SHARD_ENV, read_entries
 from qaforge.refine.pair_record import PairRecord
+from qaforge.refine.report import DATASET_NAME, EVALUATION_NAME, summarise, write_outputs
 
 WORDS = [f"{a}{b}{c}" for a in ("ka", "lo", "mi", "ren", "sut", "va", "dor", "pel")
          for b in ("qui", "zan", "tor", "bex", "ny", "gra") for c in ("fol", "hem", "ju", "wis")]
@@ -54,3 +66,82 @@ def test_indexed_dedup_memory_does_not_grow_with_the_pairs() -> None:
     finally:
         tracemalloc.stop()
     assert peak / len(records) < 400, f"{peak / len(records):.0f} bytes per pair"
+
+
+# ------------------------------------------------------------ evaluation.json, streamed
+
+LONE_SURROGATE = " \ud800"
+
+
+def small_workdir(root: Path) -> Path:
+    """Two documents, eight pairs, with non-ASCII text and a lone surrogate in one answer."""
+    write_doc(root, "eiffel.pdf", [chunk(EIFFEL, [
+        pair(f"e{i}", f"Question {i} about the tower ({'é' * i})?",
+             f"The tower is 330 metres tall, fact {i}." + (LONE_SURROGATE if i == 2 else ""))
+        for i in range(5)])])
+    write_doc(root, "nile.pdf", [chunk(NILE, [
+        pair(f"n{i}", f"Which sea does the Nile reach, take {i}?",
+             "The Nile flows into the Mediterranean Sea.") for i in range(3)])])
+    return root
+
+
+def refine(workdir: Path) -> dict[str, Any]:
+    refine_workdir(workdir, judge=FakeBackend(scripted()), settings=RefineSettings())
+    return json.loads((workdir / "evaluation.json").read_text(encoding="utf-8"))
+
+
+def test_evaluation_json_written_piece_by_piece_is_the_house_style(tmp_path: Path) -> None:
+    """Streamed entry by entry, the file is byte for byte what one ``dumps_pretty`` of the
+    whole report gave (tools and tests that read the small report see no change)."""
+    evaluation = refine(small_workdir(tmp_path))
+    assert len(evaluation["entries"]) == 8 and "entry_shards" not in evaluation
+    raw = (tmp_path / "evaluation.json").read_bytes()
+    assert raw == encode_text(dumps_pretty(evaluation))
+    assert b"\\ud800" in raw
+
+
+def test_evaluation_past_the_limit_is_an_index_and_shards(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    reference = refine(small_workdir(tmp_path / "inline"))
+    workdir = small_workdir(tmp_path / "sharded")
+    (workdir / SHARD_DIR).mkdir()
+    (workdir / SHARD_DIR / "notes.jsonl").write_text("a person's file\n")
+    monkeypatch.setenv(SHARD_ENV, "3")
+    index = refine(workdir)
+    assert "entries" not in index and index["entries_total"] == 8
+    assert [s["entries"] for s in index["entry_shards"]] == [3, 3, 2]
+    shards = sorted(p.name for p in (workdir / SHARD_DIR).glob("entries-*.jsonl"))
+    assert shards == sorted(s["path"].split("/")[1] for s in index["entry_shards"])
+
+    def comparable(entries: Any) -> list[dict[str, Any]]:
+        return [{k: v for k, v in e.items() if k != "verdict"} for e in entries]
+
+    assert comparable(read_entries(workdir / "evaluation.json")) == comparable(
+        reference["entries"])
+    assert index["summary"]["decisions"] == reference["summary"]["decisions"]
+    assert index["summary"]["coverage"] == reference["summary"]["coverage"]
+
+    refine(workdir)  # a second sharded run replaces the first run's shards
+    assert len(list((workdir / SHARD_DIR).glob("entries-*.jsonl"))) == 3
+    monkeypatch.delenv(SHARD_ENV)
+    assert len(refine(workdir)["entries"]) == 8  # small again: inline, old shards gone
+    assert [p.name for p in (workdir / SHARD_DIR).iterdir()] == ["notes.jsonl"]
+
+
+def test_writing_the_outputs_holds_no_whole_report_in_memory(tmp_path: Path) -> None:
+    """The report was one dict of every entry, then one string of all of it (~15 KB a
+    pair at 83k pairs); now each entry is written as it is made."""
+    records = unrelated(3000)
+    for record in records:
+        record.decision = "kept"
+        record.chunk_text = "A long chunk of text. " * 40
+    summary = summarise(records, [], (tmp_path / DATASET_NAME, tmp_path / EVALUATION_NAME))
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        write_outputs(tmp_path, records, [], summary, system_prompt="", meta={})
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    assert peak / len(records) < 300, f"{peak / len(records):.0f} bytes per pair"
+    assert len(read_json(tmp_path / EVALUATION_NAME)["entries"]) == 3000

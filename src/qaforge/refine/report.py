@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from qaforge.fileio import atomic_write_json, atomic_write_text
+from qaforge.fileio import atomic_writer, encode_text
+from qaforge.refine.evaluation_file import write_evaluation
 from qaforge.refine.load import FileReport
 from qaforge.refine.pair_record import IN_DATASET, LABELS, PairRecord, Verdict
 
@@ -131,16 +133,63 @@ def entry_json(record: PairRecord) -> dict[str, Any]:
     }
 
 
-def label_counts(records: list[PairRecord]) -> dict[str, int]:
-    counts: Counter[str] = Counter()
-    for record in records:
-        if record.verdict is None:
-            continue
-        counts[record.verdict.label or "no verdict"] += 1
-    return {name: counts.get(name, 0) for name in (*LABELS, "no verdict")}
+class Tally:
+    """Everything the summary counts, gathered in one pass over the records (no list of
+    them kept): decisions, labels, checks, and per suggestions file what reached the
+    dataset."""
+
+    def __init__(self) -> None:
+        self.pairs_in = 0
+        self.decisions: Counter[str] = Counter()
+        self.labels: Counter[str] = Counter()
+        self.correction_labels: Counter[str] = Counter()
+        self.checks: Counter[str] = Counter()
+        self.reviewed_flagged = 0
+        self.per_file: dict[str, _FileTally] = {}
+
+    @classmethod
+    def of(cls, records: Iterable[PairRecord]) -> Tally:
+        tally = cls()
+        for record in records:
+            tally.add(record)
+        return tally
+
+    def add(self, record: PairRecord) -> None:
+        self.pairs_in += 1
+        self.decisions[record.decision] += 1
+        if record.verdict is not None:
+            self.labels[record.verdict.label or "no verdict"] += 1
+        if record.correction is not None and record.correction.verdict is not None:
+            self.correction_labels[record.correction.verdict.label or "no verdict"] += 1
+        self.checks.update(issue.code for issue in record.issues)
+        if record.reviewed and record.flags and record.decision == "kept":
+            self.reviewed_flagged += 1
+        mine = self.per_file.setdefault(record.source_file, _FileTally())
+        mine.pairs += 1
+        mine.chunks.add(record.chunk_id)
+        if record.decision in IN_DATASET:
+            mine.rows += 1
+            mine.chunks_in_dataset.add(record.chunk_id)
 
 
-def coverage(records: list[PairRecord], files: list[FileReport]) -> dict[str, Any]:
+@dataclass(slots=True)
+class _FileTally:
+    pairs: int = 0
+    rows: int = 0
+    chunks: set[str] = field(default_factory=set)
+    chunks_in_dataset: set[str] = field(default_factory=set)
+
+
+def label_counts(records: Iterable[PairRecord]) -> dict[str, int]:
+    """Judge labels of the records (``no verdict`` for a judge reply that gave none)."""
+    return _labels(Tally.of(records))
+
+
+def _labels(tally: Tally) -> dict[str, int]:
+    return {name: tally.labels.get(name, 0) for name in (*LABELS, "no verdict")}
+
+
+def coverage(tally: Tally, files: list[FileReport]) -> dict[str, Any]:
     """Per document: chunks by state, chunks with pairs, chunks that reached the dataset."""
     out: dict[str, Any] = {}
     names = Counter(report.document for report in files)
@@ -151,49 +200,51 @@ def coverage(records: list[PairRecord], files: list[FileReport]) -> dict[str, An
         if report.error:
             out[key] = {"file": report.path, "error": report.error}
             continue
-        mine = [r for r in records if r.source_file == report.path]
-        kept = [r for r in mine if r.decision in IN_DATASET]
+        mine = tally.per_file.get(report.path, _FileTally())
         chunks = sum(report.chunk_states.values())
-        with_rows = len({r.chunk_id for r in kept})
+        with_rows = len(mine.chunks_in_dataset)
         out[key] = {
             "file": report.path, "chunks": chunks,
             "chunks_generated": report.chunk_states.get("generated", 0),
             "chunks_pending": report.chunk_states.get("pending", 0),
             "chunks_failed": report.chunk_states.get("failed", 0),
-            "chunks_with_pairs": len({r.chunk_id for r in mine}),
+            "chunks_with_pairs": len(mine.chunks),
             "chunks_in_dataset": with_rows,
             "chunk_coverage": round(with_rows / chunks, 4) if chunks else 0.0,
-            "pairs_in": len(mine), "dataset_rows": len(kept),
+            "pairs_in": mine.pairs, "dataset_rows": mine.rows,
         }
     return out
 
 
-def summarise(records: list[PairRecord], files: list[FileReport], paths: tuple[Path, Path]
-              ) -> RefineSummary:
-    decisions: Counter[str] = Counter(r.decision for r in records)
+def summarise(records: Iterable[PairRecord], files: list[FileReport],
+              paths: tuple[Path, Path]) -> RefineSummary:
+    """The counts of the run (one pass over ``records``)."""
+    tally = Tally.of(records)
+    decisions = tally.decisions
     rows = decisions["kept"] + decisions["corrected"]
-    considered = len(records) - decisions["rejected"]
+    considered = tally.pairs_in - decisions["rejected"]
     return RefineSummary(
-        dataset_path=paths[0], evaluation_path=paths[1], pairs_in=len(records),
+        dataset_path=paths[0], evaluation_path=paths[1], pairs_in=tally.pairs_in,
         decisions={name: decisions.get(name, 0) for name in DECISIONS},
-        labels=label_counts(records), dataset_rows=rows,
+        labels=_labels(tally), dataset_rows=rows,
         retention_rate=round(rows / considered, 4) if considered else 0.0,
         files_read=sum(1 for f in files if f.ok),
         files_failed=[f.error for f in files if f.error],
         warnings=[w for f in files for w in f.warnings])
 
 
-def write_outputs(workdir: Path, records: list[PairRecord], files: list[FileReport],
+def write_outputs(workdir: Path, records: Sequence[PairRecord], files: list[FileReport],
                   summary: RefineSummary, *, system_prompt: str, meta: dict[str, Any]) -> None:
-    """Write the dataset and the evaluation (each atomically; the dataset first)."""
-    lines = [json.dumps(dataset_row(r, system_prompt), ensure_ascii=False)
-             for r in records if r.decision in IN_DATASET]
-    atomic_write_text(summary.dataset_path, "".join(line + "\n" for line in lines))
-    correction_labels = Counter(
-        (r.correction.verdict.label or "no verdict") for r in records
-        if r.correction is not None and r.correction.verdict is not None)
-    reviewed_flagged = sum(1 for r in records if r.reviewed and r.flags and r.decision == "kept")
-    evaluation = {
+    """Write the dataset and the evaluation (each atomically; the dataset first), one
+    record at a time (``records`` is gone through three times): no output is built in
+    memory whole."""
+    with atomic_writer(summary.dataset_path) as dataset:
+        for record in records:
+            if record.decision in IN_DATASET:
+                dataset.write(encode_text(
+                    json.dumps(dataset_row(record, system_prompt), ensure_ascii=False) + "\n"))
+    tally = Tally.of(records)
+    head = {
         "schema": EVALUATION_SCHEMA,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "demo_judge": DEMO_JUDGE_WARNING if summary.demo_judge else None,
@@ -201,25 +252,25 @@ def write_outputs(workdir: Path, records: list[PairRecord], files: list[FileRepo
             "pairs_in": summary.pairs_in,
             "decisions": summary.decisions,
             "labels": summary.labels,
-            "correction_labels": dict(correction_labels),
-            "checks": dict(Counter(i.code for r in records for i in r.issues)),
-            "reviewed_flagged_kept": reviewed_flagged,
+            "correction_labels": dict(tally.correction_labels),
+            "checks": dict(tally.checks),
+            "reviewed_flagged_kept": tally.reviewed_flagged,
             "dataset_rows": summary.dataset_rows,
             "retention_rate": summary.retention_rate,
             "retention_rate_means": "dataset rows / pairs in, not counting pairs a person "
                                     "rejected",
             "files_read": summary.files_read,
             "files_failed": summary.files_failed,
-            "coverage": coverage(records, files),
+            "coverage": coverage(tally, files),
             **meta,
             "timings": summary.seconds,
         },
         "files": [{"path": f.path, "document": f.document, "error": f.error,
                    "warnings": f.warnings, "chunk_states": f.chunk_states,
                    "generator": f.generator} for f in files],
-        "entries": [entry_json(r) for r in records],
     }
-    atomic_write_json(summary.evaluation_path, evaluation)
+    write_evaluation(summary.evaluation_path, head, (entry_json(r) for r in records),
+                     tally.pairs_in)
 
 
 def now() -> float:
