@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from qaforge.boilerplate import is_skipped, skipped_reason
 from qaforge.fileio import JsonFileError
 from qaforge.records import Chunk, Suggestion
 from qaforge.review.highlight import support_spans, to_utf16_spans
@@ -101,6 +102,8 @@ def chunk_view(chunk: Chunk, index: int, judged: JudgedPairs | None = None) -> d
         "text": chunk.text,
         "state": chunk.state,
         "kind": kind,
+        # nothing to learn (qaforge.boilerplate): not sent to the model, with the reason
+        "skipped": skipped_reason(chunk) if is_skipped(chunk) else None,
         "error": chunk.error,
         "raw": chunk.raw,
         "pairs": [pair_view(pair, chunk.text, judged.get((chunk.id, pair.id)))
@@ -119,9 +122,12 @@ def is_flagged(judged: JudgedPairs, chunk: Chunk, pair: Suggestion) -> bool:
 def _counts(loaded: LoadedSuggestions, judged: JudgedPairs) -> dict[str, Any]:
     statuses = dict.fromkeys(STATUSES, 0)
     kinds = {"pairs": 0, "text": 0, "pending": 0}
-    failed = flagged = 0
+    failed = flagged = skipped = 0
     for chunk in loaded.data.chunks:
-        kinds[chunk_kind(chunk)] += 1
+        if is_skipped(chunk) and chunk_kind(chunk) == "pending":
+            skipped += 1
+        else:
+            kinds[chunk_kind(chunk)] += 1
         failed += chunk.state == "failed"
         if isinstance(chunk.suggestions, list):
             for pair in chunk.suggestions:
@@ -131,6 +137,7 @@ def _counts(loaded: LoadedSuggestions, judged: JudgedPairs) -> dict[str, Any]:
     return {
         "chunks": len(loaded.data.chunks),
         "pending_chunks": kinds["pending"],
+        "skipped_chunks": skipped,
         "text_chunks": kinds["text"],
         "failed_chunks": failed,
         "pairs": total,
@@ -165,7 +172,7 @@ def error_summary(name: str, error: JsonFileError | str) -> dict[str, Any]:
         detail = {"message": error, "line": None, "column": None, "text": f"{name}: {error}"}
     return {"id": name, "source": name, "revision": None, "error": detail, "problems": [],
             "read_only": True, "read_only_reason": detail["text"], "chunks": 0,
-            "pending_chunks": 0, "text_chunks": 0,
+            "pending_chunks": 0, "skipped_chunks": 0, "text_chunks": 0,
             "failed_chunks": 0, "pairs": 0, "reviewed": 0, "flagged": 0,
             "status_counts": dict.fromkeys(STATUSES, 0)}
 

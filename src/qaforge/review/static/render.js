@@ -51,6 +51,7 @@ export function renderSidebar(state, actions) {
     else if (doc.read_only) flags.push(el("span", { class: "flag warn", title: doc.read_only_reason || "" }, "read-only: has entries the page cannot keep"));
     if (doc.flagged) flags.push(el("span", { class: "flag warn" }, `${doc.flagged} flagged by refine`));
     if (doc.pending_chunks) flags.push(el("span", { class: "flag info" }, `${plural(doc.pending_chunks, "chunk")} not generated yet`));
+    if (doc.skipped_chunks) flags.push(el("span", { class: "flag info" }, `${plural(doc.skipped_chunks, "chunk")} skipped (nothing to learn)`));
     const active = state.filter.doc === doc.id;
     entries.push(el("li", null, el("button", {
       type: "button", class: `doc${active ? " active" : ""}`, title: doc.id,
@@ -116,7 +117,8 @@ export function renderChunk(state, actions) {
   const crumbs = chunk.headings.length ? chunk.headings.flatMap((h, i) => (i
     ? [el("span", { class: "sep" }, " › "), h] : [h])) : ["(no heading)"];
   const tags = [el("span", { class: "tag pages" }, pagesLabel(chunk.pages))];
-  if (chunk.kind === "pending") tags.push(el("span", { class: "tag pending" }, "not generated yet"));
+  if (chunk.kind === "pending") tags.push(chunk.skipped ? el("span", { class: "tag" }, `skipped: ${chunk.skipped}`)
+    : el("span", { class: "tag pending" }, "not generated yet"));
   if (chunk.state === "failed") tags.push(el("span", { class: "tag failed" }, "generation failed"));
   if (chunk.kind === "text") tags.push(el("span", { class: "tag" }, "hand-written pairs"));
   head.replaceChildren(
@@ -228,6 +230,11 @@ export function renderPairs(state, actions) {
       "Stage 3 reads this as it is. To review the pairs one by one here, convert them (",
       kbd("Shift", "C"), ").", el("pre", { id: "suggestions-text" }, chunk.suggestions_text),
       el("button", { type: "button", onclick: actions.convertText }, "Convert to pairs")));
+  } else if (chunk.kind === "pending" && chunk.skipped) {
+    cards.push(el("div", { class: "note info", id: "skipped-note" }, el("strong", null, `Skipped: ${chunk.skipped}. `),
+      "Nothing to learn here, so it was not sent to the model. To draft pairs anyway, set its ",
+      el("code", null, '"skipped"'), " to false in the file and run ", el("code", null, "qaforge generate"),
+      " again (or run it with ", el("code", null, "--no-skip-boilerplate"), "), or add your own (", kbd("c"), ")."));
   } else if (chunk.kind === "pending") {
     cards.push(el("div", { class: "note info" }, "No pairs yet: this chunk has not been generated. ",
       "Run ", el("code", null, "qaforge generate"), " again to draft them, or add your own (", kbd("c"), ")."));
