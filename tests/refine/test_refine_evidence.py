@@ -117,6 +117,9 @@ def test_refine_cli_reports_evidence_and_coverage(tmp_path: Path) -> None:
     assert 0 < document["covered_sentences"] <= 2 and document["dataset_rows"] == kept
     assert document["pairs_per_page"] == round(kept / 3, 4)
     assert coverage["coverage"] == document["coverage"]
+    # the summary table says it too
+    row = next(line for line in done.stdout.splitlines() if "coverage (sentences)" in line)
+    assert f"{document['coverage']:.0%} / {kept / 3:.1f}" in row
 
 
 @pytest.mark.slow  # extracts a 113-page PDF

@@ -148,6 +148,9 @@ def finish(workdir: Path, loaded: LoadResult, settings: RefineSettings, *,
     covered = CoverageLedger(
         {f.path: f.sentences for f in loaded.files if f.sentences is not None}
     ).add_all(records).report(document_names((f.path, f.document) for f in loaded.files))
+    summary.sentence_coverage = covered["coverage"]
+    summary.pairs_per_page = covered["pairs_per_page"]
+    summary.chunks_skipped = covered["chunks_skipped"]
     meta = {
         "models": {"judge": judge.describe(), "corrector": corrector.describe(),
                    "demo_judge": demo, "generators": _generators(loaded.files)},

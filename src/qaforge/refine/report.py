@@ -53,6 +53,11 @@ class RefineSummary:
     model_errors: int = 0
     cache_hits: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    #: share of informative sentences the dataset covers, rows per page, chunks skipped as
+    #: having nothing to learn by reason (refine/coverage.py)
+    sentence_coverage: float | None = None
+    pairs_per_page: float | None = None
+    chunks_skipped: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -66,13 +71,23 @@ class RefineSummary:
         out += [(f"judged {label}{note}", str(self.labels.get(label, 0))) for label in LABELS]
         if self.labels.get("no verdict"):
             out.append(("judge gave no verdict", str(self.labels["no verdict"])))
+        if self.chunks_skipped:
+            out.append(("chunks skipped (nothing to learn)",
+                        str(sum(self.chunks_skipped.values()))))
         out += [("dataset rows", str(self.dataset_rows)),
                 ("retention", f"{self.retention_rate:.0%}"),
+                ("coverage (sentences) / pairs per page", _coverage_text(
+                    self.sentence_coverage, self.pairs_per_page)),
                 ("model calls (judge / correct)", f"{self.judge_calls} / {self.correct_calls}"),
                 ("cached replies reused", str(self.cache_hits)),
                 ("files read / failed", f"{self.files_read} / {len(self.files_failed)}"),
                 ("time", f"{self.seconds.get('total', 0.0):.1f} s")]
         return out
+
+
+def _coverage_text(coverage: float | None, per_page: float | None) -> str:
+    shown = "-" if coverage is None else f"{coverage:.0%}"
+    return f"{shown} / {per_page or 0.0:.1f}"
 
 
 def dataset_row(record: PairRecord, system_prompt: str = "") -> dict[str, Any]:
