@@ -21,6 +21,7 @@ from typing import Any
 from qaforge.errors import BackendUnavailable, LLMError  # noqa: F401 (re-exported)
 from qaforge.languages import estimate_tokens
 from qaforge.llm import reasoning
+from qaforge.llm.local_tokenizer import local_token_counter
 
 _stream_ids = itertools.count(1)
 
@@ -208,8 +209,10 @@ class LLMClient(ABC):
 
     def count_tokens(self, text: str) -> int:
         """Tokens in ``text`` under this model's tokenizer (backends override with the real one;
-        this fallback is a conservative per-script estimate: Korean takes ~8x chars/4)."""
-        return estimate_tokens(text)
+        else the model's ``tokenizer.json`` when it is on this machine, else a conservative
+        per-script estimate: Korean takes ~8x chars/4)."""
+        counter = local_token_counter(self.model)
+        return counter(text) if counter is not None else estimate_tokens(text)
 
     def stream(self, requests: Sequence[ChatRequest]
                ) -> Iterator[tuple[int, Completion | LLMError]]:
