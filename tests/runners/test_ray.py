@@ -186,7 +186,10 @@ def _refine_reply(request: ChatRequest) -> str:
     """A judge that flags the questions :data:`_FLAGGED` matches, and a corrector that
     makes questions standalone (keeping the answer)."""
     props = (request.schema or {}).get("properties", {})
-    question, answer = request.pair or ("?", "-")
+    # over HTTP only the text travels (no ChatRequest.pair): read the judge/correct prompt
+    prompt = request.messages[-1]["content"]
+    question = (re.findall(r"Question:\s*(.+)", prompt) or ["?"])[-1]
+    answer = (re.findall(r"Answer:\s*(.+)", prompt) or ["-"])[-1]
     if "label" in props:
         flagged = bool(_FLAGGED.search(question))
         score = 2 if flagged else 5
