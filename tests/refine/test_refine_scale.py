@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 from refine_helpers import EIFFEL, NILE, chunk, pair, scripted, write_doc
 
-from qaforge.config import RefineSettings
+from qaforge.config import LLMSettings, RefineSettings
 from qaforge.fileio import dumps_pretty, encode_text, read_json
-from qaforge.llm.fake import FakeBackend
+from qaforge.llm import make_client
+from qaforge.llm.base import ChatRequest
+from qaforge.llm.fake import CLI_HISTORY, FakeBackend
 from qaforge.refine import refine_workdir
 from qaforge.refine.dedup import deduplicate
 from qaforge.refine.evaluation_file import SHARD_DIR, SHARD_ENV, read_entries
@@ -145,3 +147,15 @@ def test_writing_the_outputs_holds_no_whole_report_in_memory(tmp_path: Path) -> 
         tracemalloc.stop()
     assert peak / len(records) < 300, f"{peak / len(records):.0f} bytes per pair"
     assert len(read_json(tmp_path / EVALUATION_NAME)["entries"]) == 3000
+
+
+def test_the_cli_fake_backend_remembers_only_its_latest_requests() -> None:
+    """``--backend fake`` kept every request (prompt and chunk: ~3 KB a pair judged), so
+    the scale benchmark measured the test double; tests' own fakes still keep all."""
+    client = make_client(LLMSettings(backend="fake"))
+    assert isinstance(client, FakeBackend)
+    for i in range(CLI_HISTORY + 50):
+        client.complete(ChatRequest(messages=[{"role": "user", "content": f"say {i}"}]))
+    assert len(client.history) == CLI_HISTORY
+    assert client.history[-1].messages[0]["content"] == f"say {CLI_HISTORY + 49}"
+    assert isinstance(FakeBackend().history, list)

@@ -25,7 +25,8 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, MutableSequence, Sequence
 from typing import Any
 
 from qaforge.llm.base import ChatRequest, Completion, LLMClient, LLMError
@@ -97,14 +98,15 @@ def _quiz_items(passage: str) -> list[dict[str, str]]:
 
 
 class FakeBackend(LLMClient):
-    """Answers from a script; records every request in :attr:`history`."""
+    """Answers from a script; records every request in :attr:`history` (only the latest
+    ``history_limit`` when given)."""
 
     backend = "fake"
 
     def __init__(self, script: Script | None = None, *, model: str = "fake-model",
                  max_concurrency: int = 4, supports_schema: bool = True,
                  delay: float = 0.0, context_length: int = 4096,
-                 is_demo_model: bool = False) -> None:
+                 is_demo_model: bool = False, history_limit: int | None = None) -> None:
         super().__init__()
         self.model = model
         self.max_concurrency = max_concurrency
@@ -112,7 +114,10 @@ class FakeBackend(LLMClient):
         self.context_length = context_length
         self.is_demo_model = is_demo_model
         self.delay = delay
-        self.history: list[ChatRequest] = []
+        # the CLI's fake keeps only the latest requests: a million-pair run must not hold
+        # a million prompts
+        self.history: MutableSequence[ChatRequest] = (
+            deque(maxlen=history_limit) if history_limit else [])
         self._script = script
         self._next = 0
         self._lock = threading.Lock()
@@ -147,6 +152,8 @@ class FakeBackend(LLMClient):
         return {"backend": self.backend, "model": self.model}
 
 
+#: requests a ``--backend fake`` client remembers (the latest ones)
+CLI_HISTORY = 1_000
 DELAY_ENV = "QAFORGE_FAKE_DELAY"
 LOG_ENV = "QAFORGE_FAKE_LOG"
 THINK_ENV = "QAFORGE_FAKE_THINK"
@@ -187,4 +194,5 @@ def from_settings(settings: Any) -> FakeBackend:
         script = thinking(script, os.environ[THINK_ENV])
     return FakeBackend(script,
                        model=settings.model or "fake-model", max_concurrency=settings.concurrency,
-                       delay=float(os.environ.get(DELAY_ENV, "") or 0.0))
+                       delay=float(os.environ.get(DELAY_ENV, "") or 0.0),
+                       history_limit=CLI_HISTORY)
