@@ -123,6 +123,11 @@ class GenerateSettings(_Section):
                              "(overrides prompt)")
     retry_failed: bool = Field(default=False, description="re-ask chunks whose output "
                                "could not be parsed")
+    coverage: float = Field(default=0.0, ge=0.0, le=1.0, description="share of each chunk's "
+                            "informative sentences its pairs should rest on: chunks below "
+                            "it are asked again about the uncovered sentences only (0 = off)")
+    coverage_rounds: int = Field(default=2, ge=0, le=10, description="extra requests per "
+                                 "chunk at most, for coverage")
     skip_boilerplate: bool = Field(default=True, description="do not send chunks with nothing "
                                    "to learn (table of contents, index, bibliography, front "
                                    "matter, blank pages, tables of numbers alone); each is "

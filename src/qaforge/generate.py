@@ -118,8 +118,13 @@ class GenerateQA:
 
     def __init__(self, client: LLMClient, *, pairs_per_chunk: int = 3,
                  prompt: PromptTemplate | None = None, max_tokens: int | None = None,
-                 temperature: float | None = None, language: str | None = None) -> None:
+                 temperature: float | None = None, language: str | None = None,
+                 coverage: float = 0.0, coverage_rounds: int = 2) -> None:
         self.client = client
+        #: ``--coverage``: share of a chunk's informative sentences its pairs should cover,
+        #: reached by up to ``coverage_rounds`` extra requests (0: one request per chunk)
+        self.coverage = coverage
+        self.coverage_rounds = coverage_rounds
         self.language = language  # ISO 639-1 code the pairs are written in; None: the chunk's
         self.pairs = pairs_per_chunk
         self.prompt = prompt or load_prompt(DEFAULT_QA_PROMPT)
@@ -182,8 +187,18 @@ class GenerateQA:
     def stream(self, jobs: Sequence[ChunkJob]) -> Iterator[Chunk]:
         """Generate for ``jobs``; yield each finished chunk as soon as it is final.
 
-        Failures get one retry, sent after the first round so the slots stay busy.
+        Failures get one retry, sent after the first round so the slots stay busy. With a
+        coverage target, chunks below it get extra rounds first (:mod:`.coverage_rounds`).
         """
+        if self.coverage > 0:
+            from qaforge.coverage_rounds import with_rounds
+
+            yield from with_rounds(self, jobs, self._first_pass(jobs), self.coverage,
+                                   self.coverage_rounds)
+        else:
+            yield from self._first_pass(jobs)
+
+    def _first_pass(self, jobs: Sequence[ChunkJob]) -> Iterator[Chunk]:
         def read(index: int, result: Completion | LLMError, first: Chunk | None
                  ) -> tuple[Chunk, ChatRequest | None]:
             chunk, ok = self.apply(jobs[index].chunk, result)

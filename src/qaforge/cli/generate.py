@@ -63,6 +63,11 @@ def generate_options(func: Any) -> Any:
                      help="OCR pages without a text layer (needs Debian's tesseract-ocr)."),
         click.option("--retry-failed", is_flag=True, default=None,
                      help="Also re-send chunks whose model output could not be parsed."),
+        click.option("--coverage", type=click.FloatRange(0.0, 1.0), default=None,
+                     metavar="SHARE",
+                     help="Ask again about the sentences no pair covers yet, until this share "
+                          "of each chunk's informative sentences is covered (e.g. 0.8; up to "
+                          "[generate] coverage_rounds extra requests per chunk; default off)."),
         click.option("--skip-boilerplate/--no-skip-boilerplate", default=None,
                      help="Do not send chunks with nothing to learn (table of contents, index,"
                           " bibliography, front matter, blank pages, tables of numbers alone;"
@@ -86,6 +91,7 @@ def generate_settings(params: dict[str, Any]) -> Settings:
                      "password": params.get("password"), "ocr": params.get("ocr"),
                      "retry_failed": params.get("retry_failed"),
                      "skip_boilerplate": params.get("skip_boilerplate"),
+                     "coverage": params.get("coverage"),
                      "language": params.get("language")},
     }, search_dirs=(workdir,))
 

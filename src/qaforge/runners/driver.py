@@ -82,7 +82,8 @@ class GenerateSetup:
     def for_client(cls, client: LLMClient, settings: GenerateSettings) -> GenerateSetup:
         prompt = load_prompt(settings.prompt, settings.prompt_file or None)
         gen = GenerateQA(client, pairs_per_chunk=settings.pairs_per_chunk, prompt=prompt,
-                         language=resolve_language(settings.language))
+                         language=resolve_language(settings.language),
+                         coverage=settings.coverage, coverage_rounds=settings.coverage_rounds)
         budget = settings.chunk_tokens or default_chunk_budget(
             client.context_length or 2048, gen.prompt_overhead_tokens, gen.max_tokens)
         return cls(prompt, gen, budget, generator_info(client, gen, budget))
@@ -96,7 +97,9 @@ def generator_info(client: LLMClient, gen: GenerateQA, chunk_tokens: int) -> Gen
         model=str(described.get("model", client.model)), prompt=gen.prompt.name,
         params={"pairs_per_chunk": gen.pairs, "max_tokens": gen.max_tokens,
                 "temperature": gen.temperature, "chunk_tokens": chunk_tokens,
-                **({"language": gen.language} if gen.language else {})})
+                **({"language": gen.language} if gen.language else {}),
+                **({"coverage": gen.coverage, "coverage_rounds": gen.coverage_rounds}
+                   if gen.coverage else {})})
 
 
 def needs_model(chunk: Chunk, unwritten: dict[str, Chunk], wanted: tuple[str, ...],

@@ -205,7 +205,9 @@ class _GenerateJob:
         ds = parts[0] if len(parts) == 1 else parts[0].union(*parts[1:])
         generator = functools.partial(GenerateRecords, worker_spec,
                                       pairs_per_chunk=self.settings.pairs_per_chunk,
-                                      prompt=self.setup.prompt, language=self.setup.gen.language)
+                                      prompt=self.setup.prompt, language=self.setup.gen.language,
+                                      coverage=self.setup.gen.coverage,
+                                      coverage_rounds=self.setup.gen.coverage_rounds)
         return llm_actor_pool(ray, ds, generator, workers=workers,
                               slots=worker_spec.total_concurrency)
 

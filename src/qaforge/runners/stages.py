@@ -160,10 +160,12 @@ class GenerateRecords:
     through. Input order is kept."""
 
     def __init__(self, spec: ClientSpec, *, pairs_per_chunk: int, prompt: PromptTemplate,
-                 language: str | None = None) -> None:
+                 language: str | None = None, coverage: float = 0.0,
+                 coverage_rounds: int = 2) -> None:
         self.client = spec.build()
         self.generate = GenerateQA(self.client, pairs_per_chunk=pairs_per_chunk, prompt=prompt,
-                                   language=language)
+                                   language=language, coverage=coverage,
+                                   coverage_rounds=coverage_rounds)
 
     def __call__(self, records: list[StageRecord]) -> list[StageRecord]:
         wanted = [(i, r) for i, r in enumerate(records) if isinstance(r, ChunkTask)]
