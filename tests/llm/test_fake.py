@@ -65,3 +65,17 @@ def test_pairs_keep_whole_sentences() -> None:
     answers = [p["answer"] for p in json.loads(echo_pairs(request))["pairs"]]
     assert answers == ["The Model 7 pump weighs about 3.2 kilograms in total.",
                        "It runs on a battery for two hours, e.g. in the field."]
+
+
+def test_over_http_the_testing_server_answers_from_the_passage_tags() -> None:
+    """Only the text travels to ``qaforge.testing``'s server: it answers from the prompt's
+    ``<passage>`` when there is one, as before ``ChatRequest.passage`` existed."""
+    from qaforge.llm.openai import OpenAIClient
+    from qaforge.testing.openai_server import FakeOpenAIServer
+
+    chunk = Chunk(id=Chunk.make_id(TEXT, ["Physics"]), pages=[1], headings=["Physics"],
+                  text=TEXT)
+    with FakeOpenAIServer() as server, OpenAIClient([server.url]) as client:
+        [done] = list(GenerateQA(client, prompt=load_prompt("qa/v1")).stream(
+            [ChunkJob("d.pdf", chunk)]))
+    assert done.suggestions and all(s.answer in TEXT for s in done.suggestions)

@@ -43,15 +43,15 @@ def echo_pairs(request: ChatRequest) -> str:
 
     It reads what the request is about from its structured fields (``passage``, ``pair``)
     and what to answer from its schema, never from the prompt's wording, so any prompt
-    template gets the same answers (a request built by hand without a passage is answered
-    from its last message). Pairs (``pairs``) and quiz items (``items``) come from the
+    template gets the same answers (see :func:`_unstructured_passage` for requests without
+    one). Pairs (``pairs``) and quiz items (``items``) come from the
     passage's sentences; a judge schema (``label``) gets ``Clear``; a correction schema
     (``question``/``answer``) gets the pair back; a grade (``correct``) says "yes" when the
     reference (the grade's passage) is inside the answer; an eval answer (tag
     ``eval-answer:``, free text) is the passage, or "I do not know." without one.
     """
     props = (request.schema or {}).get("properties", {})
-    passage = request.passage or (request.messages[-1]["content"] if request.messages else "")
+    passage = request.passage or _unstructured_passage(request)
     question, answer = request.pair or ("", "")
     if request.tag.startswith("eval-answer:"):
         return f"Yes. {' '.join(request.passage.split())[:1500]}" if request.passage \
@@ -72,6 +72,14 @@ def echo_pairs(request: ChatRequest) -> str:
     pairs = [{"question": f"What is known about {' '.join(s.split()[:4])}?",
               "answer": s} for s in sentences]
     return json.dumps({"pairs": pairs})
+
+
+def _unstructured_passage(request: ChatRequest) -> str:
+    """A request without a ``passage`` (built by hand, or received over HTTP by the testing
+    server, where only the text travels): its last message, inside ``<passage>`` tags when
+    it has them."""
+    text = request.messages[-1]["content"] if request.messages else ""
+    return text.split("<passage>")[-1].split("</passage>")[0] if "<passage>" in text else text
 
 
 def _sentences(text: str) -> list[str]:
