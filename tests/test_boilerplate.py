@@ -155,3 +155,27 @@ def test_generate_on_r_intro_skips_contents_and_index_without_asking(
     assert len(_sent(log).splitlines()) == len(data["chunks"])
     final = json.loads(path.read_text("utf-8"))
     assert all(c["state"] == "generated" for c in final["chunks"])
+
+
+def test_ray_chunk_stage_marks_and_holds_back_chunks_with_nothing_to_learn() -> None:
+    from qaforge.config import LLMSettings
+    from qaforge.llm.fake import FakeBackend
+    from qaforge.records import Document, Element
+    from qaforge.runners.stage_records import ChunkedDocument, ChunkTask, Extracted
+    from qaforge.runners.stages import ChunkRecords, ClientSpec
+
+    toc, prose = POSITIVES[1], NEGATIVES[0]
+    document = Document(file="b.pdf", path="b.pdf", sha256="0" * 64, pages=2, elements=[
+        Element(kind="heading", text="Contents", page=1, level=1),
+        Element(kind="paragraph", text=toc["text"], page=1),
+        Element(kind="heading", text="Preface", page=2, level=1),
+        Element(kind="paragraph", text=prose["text"], page=2)])
+    record = Extracted(pdf="b.pdf", file="b_suggestions.json", document=document)
+    spec = ClientSpec.of(FakeBackend(), LLMSettings(backend="fake"))
+    for skip, sent in ((True, ["Preface"]), (False, ["Contents", "Preface"])):
+        stage = ChunkRecords(spec, max_tokens=4000, min_tokens=0, skip_boilerplate=skip)
+        chunked, *tasks = stage([record])
+        assert isinstance(chunked, ChunkedDocument)
+        assert [c.skipped for c in chunked.chunks] == ([TOC, None] if skip else [None, None])
+        assert [t.chunk.headings[0] for t in tasks if isinstance(t, ChunkTask)] == sent
+        assert chunked.todo == len(sent)
