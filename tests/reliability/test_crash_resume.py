@@ -43,6 +43,7 @@ from qaforge.llm.base import ChatRequest
 from qaforge.llm.fake import FakeBackend
 from qaforge.records import Chunk, Suggestion, SuggestionsFile
 from qaforge.refine.cache import CACHE_PATH, request_key
+from qaforge.refine.evaluation_file import read_entries
 from qaforge.suggestions import suggestions_dir, update_suggestions
 
 SEEDS = [11, 23, 37]
@@ -207,7 +208,7 @@ def keys_of(entry: dict[str, Any]) -> set[str]:
 
 
 def comparable_evaluation(workdir: Path) -> list[Any]:
-    entries = json.loads((workdir / "evaluation.json").read_text(encoding="utf-8"))["entries"]
+    entries = list(read_entries(workdir / "evaluation.json"))  # inline or in shards
     for entry in entries:
         for verdict in (entry.get("verdict"), (entry.get("correction") or {}).get("verdict")):
             if verdict:
@@ -234,12 +235,41 @@ def refine_reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("seed", SEEDS)
 def test_refine_survives_kill_9_at_random_points(seed: int, refine_reference: Path,
                                                  tmp_path: Path) -> None:
+    kill_refine_at_random_points(seed, refine_reference, tmp_path)
+
+
+@pytest.mark.slow
+def test_refine_with_evaluation_shards_survives_kill_9(refine_reference: Path,
+                                                       tmp_path: Path) -> None:
+    """The streaming report past its size (issue 20): evaluation.json an index of shards;
+    after every kill the index and every shard it names are whole, and at the end only the
+    last run's shards remain, with the entries one uninterrupted run writes."""
+    workdir = kill_refine_at_random_points(SEEDS[0], refine_reference, tmp_path,
+                                           QAFORGE_EVALUATION_SHARD_ENTRIES="7")
+    named = json.loads((workdir / "evaluation.json").read_text(encoding="utf-8"))[
+        "entry_shards"]
+    assert len(named) > 2
+    assert sorted(p.name for p in (workdir / "evaluation").iterdir()) == sorted(
+        s["path"].removeprefix("evaluation/") for s in named)
+
+
+def assert_shards_whole(workdir: Path) -> None:
+    if not (workdir / "evaluation.json").exists():  # killed before any run finished
+        return
+    index = json.loads((workdir / "evaluation.json").read_text(encoding="utf-8"))
+    for shard in index.get("entry_shards", []):
+        assert_json_file_whole(workdir / shard["path"])
+        assert (workdir / shard["path"]).exists(), shard
+
+
+def kill_refine_at_random_points(seed: int, refine_reference: Path, tmp_path: Path,
+                                 **extra_env: str) -> Path:
     rng = random.Random(seed)
     workdir = tmp_path / "work"
     shutil.copytree(refine_reference / "output_json", workdir / "output_json")
     before = suggestion_bytes(workdir)
     log = RequestLog(tmp_path / "requests.jsonl")
-    env = cli_env(QAFORGE_FAKE_DELAY="0.03", QAFORGE_FAKE_LOG=str(log.path))
+    env = cli_env(QAFORGE_FAKE_DELAY="0.03", QAFORGE_FAKE_LOG=str(log.path), **extra_env)
     args = ["refine", str(workdir), *REFINE_ARGS]
     summary = json.loads((refine_reference / "evaluation.json").read_text(encoding="utf-8"))[
         "summary"]
@@ -256,6 +286,7 @@ def test_refine_survives_kill_9_at_random_points(seed: int, refine_reference: Pa
             assert not keys_of(entry) & cached, entry["tag"]  # answered before: not re-sent
         assert_json_file_whole(workdir / "cleaned_finetune.jsonl")
         assert_json_file_whole(workdir / "evaluation.json")
+        assert_shards_whole(workdir)
         assert suggestion_bytes(workdir) == before  # refine never writes them
 
     cached = cached_keys(workdir)
@@ -270,6 +301,7 @@ def test_refine_survives_kill_9_at_random_points(seed: int, refine_reference: Pa
     assert kills >= 2, kills
     print(f"seed {seed}: {kills} kills, {log.refresh()} requests where one run makes "
           f"{requests} for {summary['pairs_in']} pairs")
+    return workdir
 
 
 # ------------------------------------------------------------------- torn writes, directly
@@ -363,3 +395,43 @@ def test_journaled_results_survive_a_run_over_other_pdfs(tmp_path: Path) -> None
     sent = log.refresh()
     assert run_cli(["generate", str(first), *args], cwd=tmp_path, env=env).returncode == 0
     assert log.refresh() == sent  # nothing of first.pdf was asked for again
+
+
+WRITE_SHARDS = """
+import sys
+import time
+from pathlib import Path
+from qaforge.refine.evaluation_file import write_evaluation
+
+def entries():
+    for i in range(40):
+        if i == 25:  # two shards of 10 written, the third on its way
+            print("ready", flush=True)
+            time.sleep(60)
+        yield {"pair_id": f"new-{i}"}
+
+write_evaluation(Path(sys.argv[1]), {"schema": "new"}, entries(), 40)
+"""
+
+
+def test_kill_9_while_writing_shards_keeps_the_previous_evaluation(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed between shards: the old index still reads back whole, with its own shards;
+    the dead run's shards go with the next run that finishes."""
+    from qaforge.refine.evaluation_file import SHARD_ENV, write_evaluation
+
+    path = tmp_path / "evaluation.json"
+    monkeypatch.setenv(SHARD_ENV, "10")
+    old = [{"pair_id": f"old-{i}"} for i in range(15)]
+    write_evaluation(path, {"schema": "old"}, old, len(old))
+    child = subprocess.Popen([sys.executable, "-c", WRITE_SHARDS, str(path)],
+                             stdout=subprocess.PIPE, env={**cli_env(), SHARD_ENV: "10"})
+    assert child.stdout is not None and child.stdout.readline() == b"ready\n"
+    assert kill_hard(child)
+    child.stdout.close()
+    assert len(list((tmp_path / "evaluation").iterdir())) == 4  # old 2 + the dead run's 2
+    assert list(read_entries(path)) == old
+    new = [{"pair_id": f"next-{i}"} for i in range(12)]
+    write_evaluation(path, {"schema": "next"}, new, len(new))
+    assert list(read_entries(path)) == new
+    assert len(list((tmp_path / "evaluation").iterdir())) == 2
