@@ -120,6 +120,10 @@ def test_refine_cli_reports_evidence_and_coverage(tmp_path: Path) -> None:
     # the summary table says it too
     row = next(line for line in done.stdout.splitlines() if "coverage (sentences)" in line)
     assert f"{document['coverage']:.0%} / {kept / 3:.1f}" in row
+    checks = evaluation["summary"]["checks"]
+    defects = next(line for line in done.stdout.splitlines() if "defects by class" in line)
+    assert all(f"{n} {code}" in defects for code, n in checks.items()) and (
+        checks or "none" in defects)
 
 
 @pytest.mark.slow  # extracts a 113-page PDF

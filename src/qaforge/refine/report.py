@@ -58,6 +58,8 @@ class RefineSummary:
     sentence_coverage: float | None = None
     pairs_per_page: float | None = None
     chunks_skipped: dict[str, int] = field(default_factory=dict)
+    #: pairs flagged per check (defect class), as in evaluation.json's summary.checks
+    checks: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -78,6 +80,10 @@ class RefineSummary:
                 ("retention", f"{self.retention_rate:.0%}"),
                 ("coverage (sentences) / pairs per page", _coverage_text(
                     self.sentence_coverage, self.pairs_per_page)),
+                ("defects by class", ", ".join(
+                    f"{n} {code}" for code, n in sorted(
+                        self.checks.items(), key=lambda item: (-item[1], item[0])))
+                 or "none"),
                 ("model calls (judge / correct)", f"{self.judge_calls} / {self.correct_calls}"),
                 ("cached replies reused", str(self.cache_hits)),
                 ("files read / failed", f"{self.files_read} / {len(self.files_failed)}"),
@@ -245,7 +251,7 @@ def summarise(records: Iterable[PairRecord], files: list[FileReport],
         retention_rate=round(rows / considered, 4) if considered else 0.0,
         files_read=sum(1 for f in files if f.ok),
         files_failed=[f.error for f in files if f.error],
-        warnings=[w for f in files for w in f.warnings])
+        warnings=[w for f in files for w in f.warnings], checks=dict(tally.checks))
 
 
 def write_outputs(workdir: Path, records: Sequence[PairRecord], files: list[FileReport],
