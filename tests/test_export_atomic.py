@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from qaforge.export import ExportError, export_dataset
-from qaforge.export import writer as writer_mod
+from qaforge.export import pipeline as pipeline_mod
 from qaforge.export.writer import recover
 
 
@@ -45,18 +45,20 @@ def test_a_failure_between_files_leaves_the_old_export_whole(
     export_dataset(work, split=0.9, seed=0)
     old = snapshot(work / "export")
     assert {"train.jsonl", "validation.jsonl", "README.md"} <= set(old)
-    real, calls = writer_mod.atomic_write_text, []
+    real, calls = pipeline_mod.atomic_write_text, []
 
     def fail_on_second(path: Path, text: str) -> None:
         calls.append(path.name)
+        # the rows are streamed into the new folder first, then the card and configs
+        assert (path.parent / "train.jsonl").is_file()
         if len(calls) == 2:
             raise OSError(28, "No space left on device")
         real(path, text)
 
-    monkeypatch.setattr(writer_mod, "atomic_write_text", fail_on_second)
+    monkeypatch.setattr(pipeline_mod, "atomic_write_text", fail_on_second)
     with pytest.raises(OSError, match="No space left"):
         export_dataset(work, fmt="alpaca", split=0.5, seed=7)
-    assert calls[0] == "train.jsonl"
+    assert len(calls) == 2
     assert snapshot(work / "export") == old
     assert [p.name for p in work.iterdir() if p.name.startswith(".")] == []
 
@@ -113,3 +115,31 @@ def test_a_folder_with_other_files_is_refused_and_left_alone(tmp_path: Path) -> 
     with pytest.raises(ExportError, match=r"also holds notes.txt, which an export would "):
         export_dataset(work)
     assert snapshot(work / "export") == before
+
+
+def test_export_streams_the_rows(tmp_path: Path) -> None:
+    """Rows are read and written one at a time (issue 20): the export of a large dataset
+    does not hold it whole (it held every row parsed, then every output file as one
+    string). Same bytes as one string of every converted row, split by document."""
+    import tracemalloc
+
+    from qaforge.export.formats import export_row, read_dataset
+
+    work = big_workdir(tmp_path / "work", 3000)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        result = export_dataset(work, fmt="alpaca", split=0.8, seed=3)
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    assert peak / 3000 < 400, f"{peak / 3000:.0f} bytes per row"
+    rows = read_dataset(work / "cleaned_finetune.jsonl")
+    train = (work / "export" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    validation = (work / "export" / "validation.jsonl").read_text(
+        encoding="utf-8").splitlines()
+    assert (result.train, result.validation) == (len(train), len(validation)) == (2400, 600)
+    held = {json.loads(line)["document"] for line in validation}
+    assert not held & {json.loads(line)["document"] for line in train}
+    assert sorted(train + validation) == sorted(
+        json.dumps(export_row(row, "alpaca"), ensure_ascii=False) for row in rows)

@@ -8,9 +8,10 @@ only their own columns, and the row joins ``evaluation.json`` on ``(source_file,
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 from qaforge.errors import ExportError, JsonFileError
 
@@ -37,21 +38,37 @@ class Conversation:
 
 def read_dataset(path: Path) -> list[Conversation]:
     """Rows of a ``cleaned_finetune.jsonl``; a bad line raises naming file and line."""
+    return list(iter_dataset(path))
+
+
+def iter_dataset(path: Path) -> Iterator[Conversation]:
+    """:func:`read_dataset` one row at a time (a large dataset is never held whole)."""
     if not path.is_file():
         raise ExportError(f"{path}: not found (run `qaforge refine` first)")
-    rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise JsonFileError(path, f"invalid JSON: {exc.msg}", number, exc.colno) from exc
-        try:
-            rows.append(conversation_of(data))
-        except ExportError as exc:
-            raise JsonFileError(path, str(exc), number, 1) from exc
-    return rows
+    with open(path, encoding="utf-8", newline="") as lines:
+        # the lines str.splitlines() gives, as before: a file may hold \r or \u2028
+        for number, line in enumerate(_split_lines(lines), start=1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise JsonFileError(path, f"invalid JSON: {exc.msg}", number,
+                                    exc.colno) from exc
+            try:
+                yield conversation_of(data)
+            except ExportError as exc:
+                raise JsonFileError(path, str(exc), number, 1) from exc
+
+
+def _split_lines(handle: TextIO) -> Iterator[str]:
+    """What ``handle.read().splitlines()`` gives, read one line at a time."""
+    for physical in handle:
+        if physical.endswith(("\n", "\r")):
+            body = physical.removesuffix("\n").removesuffix("\r")
+            yield from (body + "\n").splitlines()
+        else:
+            yield from physical.splitlines()
 
 
 def conversation_of(row: Any) -> Conversation:

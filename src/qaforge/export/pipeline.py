@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,8 +15,7 @@ from qaforge.export.formats import (
     FORMATS,
     ExportFormat,
     export_row,
-    jsonl,
-    read_dataset,
+    iter_dataset,
 )
 from qaforge.export.split import SplitBy, group_keys, resolve_split_by, split_rows
 from qaforge.export.trainers import (
@@ -23,8 +24,8 @@ from qaforge.export.trainers import (
     axolotl_config,
     llamafactory_config,
 )
-from qaforge.export.writer import check_output, recover, write_folder
-from qaforge.fileio import read_json
+from qaforge.export.writer import check_output, new_folder, recover
+from qaforge.fileio import atomic_write_text, atomic_writer, encode_text, read_json
 from qaforge.refine.report import DATASET_NAME, EVALUATION_NAME
 from qaforge.safe_paths import refusal, require_inside, safe_listing
 
@@ -63,8 +64,9 @@ def export_dataset(workdir: Path, *, fmt: ExportFormat = "messages",
     workdir = Path(workdir)
     output = Path(output) if output is not None else require_inside(
         workdir, workdir / "export", "not written")  # a folder the user named is theirs
-    conversations = read_dataset(require_inside(workdir, workdir / DATASET_NAME))
-    if not conversations:
+    dataset = require_inside(workdir, workdir / DATASET_NAME)
+    survey = _survey(dataset)
+    if not survey.rows:
         raise ExportError(f"{workdir / DATASET_NAME} has no rows: nothing to export (did "
                           "`qaforge refine` keep any pair? see evaluation.json)")
     evaluation_path = workdir / EVALUATION_NAME
@@ -74,36 +76,74 @@ def export_dataset(workdir: Path, *, fmt: ExportFormat = "messages",
     recover(output)
     check_output(output, OUR_FILES)
 
-    sides = {"train": conversations}
+    held_out: set[int] = set()
     mode = ""
     if split is not None:
-        sources = [c.group for c in conversations]
-        mode = resolve_split_by(split_by, sources)
-        sides["train"], sides["validation"] = split_rows(
-            conversations, split, seed, group_keys(mode, sources), unit=mode)
+        mode = resolve_split_by(split_by, survey.groups)
+        held_out = set(split_rows(range(survey.rows), split, seed,
+                                  group_keys(mode, survey.groups), unit=mode)[1])
+    counts = {"train": survey.rows - len(held_out)}
+    if split is not None:
+        counts["validation"] = len(held_out)
     names = {"train": TRAIN_NAME, "validation": VALIDATION_NAME}
-    files = {names[side]: jsonl([export_row(c, fmt) for c in rows])
-             for side, rows in sides.items()}
-    split_files = {side: names[side] for side in sides}
-    has_system = any(c.system for c in conversations)
-    configs = {LLAMAFACTORY_NAME: llamafactory_config(fmt, split_files, has_system),
+    split_files = {side: names[side] for side in counts}
+    configs = {LLAMAFACTORY_NAME: llamafactory_config(fmt, split_files, survey.has_system),
                AXOLOTL_NAME: axolotl_config(fmt, split_files)}
-    files.update({name: text for name, text in configs.items() if text is not None})
+    texts = {name: text for name, text in configs.items() if text is not None}
     documents = source_documents(workdir, refused)
-    info = CardInfo(fmt=fmt, files=split_files,
-                    counts={side: len(rows) for side, rows in sides.items()},
-                    split=split, seed=seed, split_by=mode, has_system=has_system,
+    info = CardInfo(fmt=fmt, files=split_files, counts=counts,
+                    split=split, seed=seed, split_by=mode, has_system=survey.has_system,
                     license=license.strip(),
                     pretty_name=pretty_name.strip() or default_name(documents),
                     languages=sorted({str(d["language"]) for d in documents
                                       if d.get("language")}),
                     documents=documents,
                     trainer_files=[n for n, text in configs.items() if text is not None])
-    files[CARD_NAME] = dataset_card(info, evaluation)
-    write_folder(output, files)
-    return ExportResult(fmt, output, len(sides["train"]), len(sides.get("validation", [])),
-                        [output / name for name in files], mode,
+    texts[CARD_NAME] = dataset_card(info, evaluation)
+    with new_folder(output) as fresh:
+        _write_rows(dataset, fresh, fmt, split_files, held_out, survey.rows)
+        for name, text in texts.items():
+            atomic_write_text(fresh / name, text)
+    return ExportResult(fmt, output, counts["train"], counts.get("validation", 0),
+                        [output / name for name in [*split_files.values(), *texts]], mode,
                         refused + ([] if license.strip() else [NO_LICENSE_WARNING]))
+
+
+@dataclass(slots=True)
+class _Survey:
+    """What a first pass over the dataset learns: rows, system prompt, split groups."""
+
+    rows: int = 0
+    has_system: bool = False
+    groups: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _survey(dataset: Path) -> _Survey:
+    survey = _Survey()
+    shared: dict[tuple[str, str], tuple[str, str]] = {}  # one tuple per chunk, not per row
+    for conversation in iter_dataset(dataset):
+        survey.rows += 1
+        survey.has_system = survey.has_system or bool(conversation.system)
+        group = conversation.group
+        survey.groups.append(shared.setdefault(group, group))
+    return survey
+
+
+def _write_rows(dataset: Path, folder: Path, fmt: ExportFormat, files: dict[str, str],
+                held_out: set[int], expected: int) -> None:
+    """Second pass: each row converted and written to its side's file as it is read."""
+    with contextlib.ExitStack() as stack:
+        handles = {side: stack.enter_context(atomic_writer(folder / name))
+                   for side, name in files.items()}
+        rows = 0
+        for index, conversation in enumerate(iter_dataset(dataset)):
+            side = "validation" if index in held_out else "train"
+            handles[side].write(encode_text(
+                json.dumps(export_row(conversation, fmt), ensure_ascii=False) + "\n"))
+            rows += 1
+        if rows != expected:
+            raise ExportError(f"{dataset}: changed while it was exported ({expected} rows, "
+                              f"then {rows}); export again")
 
 
 def source_documents(workdir: Path, refused: list[str] | None = None

@@ -14,6 +14,7 @@ import ctypes
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from qaforge.errors import ExportError
@@ -60,13 +61,22 @@ def recover(output: Path) -> None:
 
 def write_folder(output: Path, files: dict[str, str]) -> None:
     """Write ``files`` (name -> text) as the whole content of ``output``, atomically."""
+    with new_folder(output) as fresh:
+        for name, text in files.items():
+            atomic_write_text(fresh / name, text)
+
+
+@contextlib.contextmanager
+def new_folder(output: Path) -> Iterator[Path]:
+    """A fresh folder to write into; when the block ends without error it becomes
+    ``output`` in one step (files too large to hold in memory are written into it as they
+    are made). On an error, ``output`` is untouched."""
     output.parent.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4().hex[:12]
     fresh = output.parent / f".{output.name}{_NEW}{token}"
     fresh.mkdir()
     try:
-        for name, text in files.items():
-            atomic_write_text(fresh / name, text)
+        yield fresh
         _fsync_dir(fresh)
         if not output.exists():
             os.rename(fresh, output)
