@@ -246,16 +246,32 @@ def seed_pipeline(model: Path, threads: int) -> tuple[Any, Any, float]:
         transformers.utils.logging.set_verbosity_error()
         torch.set_num_threads(threads)
         started = time.perf_counter()
+        from qaforge.llm.hf import split_model_spec
+
+        source, gguf = split_model_spec(str(model))  # a GGUF file, or a model folder / id
+        extra = {"gguf_file": gguf} if gguf else {}
         with contextlib.redirect_stderr(io.StringIO()):  # the GGUF loader's progress bars
-            tokenizer = transformers.AutoTokenizer.from_pretrained(str(model.parent),
-                                                                   gguf_file=model.name)
-            lm = transformers.AutoModelForCausalLM.from_pretrained(str(model.parent),
-                                                                   gguf_file=model.name)
+            tokenizer = transformers.AutoTokenizer.from_pretrained(source, **extra)
+            lm = transformers.AutoModelForCausalLM.from_pretrained(source, **extra)
         pipe = transformers.pipeline("text-generation", model=lm, tokenizer=tokenizer)
         _SEED_PIPELINES[key] = (pipe, tokenizer, time.perf_counter() - started)
         return _SEED_PIPELINES[key]
     pipe, tokenizer, _ = _SEED_PIPELINES[key]
     return pipe, tokenizer, 0.0
+
+
+def seed_messages(text: str, pairs: int) -> list[dict[str, str]]:
+    """The seed's chat for one chunk: its system line and free-text request."""
+    return [{"role": "system", "content": SEED_SYSTEM},
+            {"role": "user", "content": SEED_USER.format(n=pairs, text=text)}]
+
+
+def seed_reply(pipe: Any, tokenizer: Any, messages: list[dict[str, str]],
+               max_new_tokens: int) -> str:
+    """The seed's call for one chunk: greedy, free text."""
+    out = pipe(messages, max_new_tokens=max_new_tokens, do_sample=False,
+               pad_token_id=tokenizer.eos_token_id)
+    return str(out[0]["generated_text"][-1]["content"])
 
 
 def run_seed(model: Path, chunks: list[Any], *, threads: int, pairs: int,
@@ -267,11 +283,8 @@ def run_seed(model: Path, chunks: list[Any], *, threads: int, pairs: int,
     completion = prompt = failed = 0
     with benchlib.LoadMonitor() as monitor:
         for chunk in chunks:
-            messages = [{"role": "system", "content": SEED_SYSTEM},
-                        {"role": "user", "content": SEED_USER.format(n=pairs, text=chunk.text)}]
-            out = pipe(messages, max_new_tokens=max_new_tokens, do_sample=False,
-                       pad_token_id=tokenizer.eos_token_id)
-            reply = out[0]["generated_text"][-1]["content"]
+            messages = seed_messages(chunk.text, pairs)
+            reply = seed_reply(pipe, tokenizer, messages, max_new_tokens)
             rendered = tokenizer.apply_chat_template(messages, tokenize=False,
                                                      add_generation_prompt=True)
             prompt += len(tokenizer(rendered, add_special_tokens=False)["input_ids"])
