@@ -134,6 +134,22 @@ class GenerateSettings(_Section):
                                    "marked skipped with the reason in its file")
     language: str = Field(default="auto", description="language of the pairs: auto (each "
                           "chunk's own) or a code or name such as de or German")
+    forms: dict[str, float] = Field(
+        default_factory=lambda: {"qa": 1.0}, description="question forms and their share of "
+        "each chunk's pairs: qa, reasoning, summary, multi_turn, yes_no, fill_in (a table such "
+        "as {qa = 0.6, yes_no = 0.2, fill_in = 0.2}, or a comma list for equal shares)")
+
+    @field_validator("forms", mode="before")
+    @classmethod
+    def _known_forms(cls, value: Any) -> dict[str, float]:
+        from qaforge.forms import parse_forms
+
+        if not isinstance(value, str | dict):
+            raise ValueError("give a table of form = share, or a comma list of forms")
+        try:
+            return parse_forms(value)
+        except (ConfigError, TypeError, ValueError) as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("language")
     @classmethod

@@ -4,17 +4,21 @@
 JSON records, for cluster runners). It asks for JSON constrained by :func:`qa_schema`, falls
 back to the tolerant parser, retries once, and keeps what still fails verbatim in the
 chunk's ``raw`` with its ``error``: nothing is dropped silently.
+
+With several question forms (:mod:`qaforge.forms`), each chunk's pairs are allotted across
+them and each form gets its own request; the chunk is final when all of them are.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from qaforge.forms import FORMS, QA, FormPair, allot
 from qaforge.languages import detect_language, language_name
 from qaforge.llm.base import ChatRequest, Completion, LLMClient, LLMError
 from qaforge.llm.retry import stream_with_retry
@@ -93,15 +97,33 @@ def read_reply(text: str) -> Draft:
     return Draft([], "none", f"unparseable model output: {reason}")
 
 
-def _unique(pairs: Sequence[tuple[str, str]], limit: int) -> list[tuple[str, str]]:
+def _unique(pairs: Sequence[FormPair], limit: int) -> list[FormPair]:
     seen: set[str] = set()
     out = []
-    for question, answer in pairs:
-        key = " ".join(question.lower().split())
+    for pair in pairs:
+        key = " ".join(pair.question.lower().split())
         if key not in seen:
             seen.add(key)
-            out.append((question, answer))
+            out.append(pair)
     return out[:limit]
+
+
+@dataclass(slots=True)
+class _Unit:
+    """One request of a chunk: ``count`` pairs of one form."""
+
+    job: int
+    form: str
+    count: int
+
+
+@dataclass(slots=True)
+class _Read:
+    """What one unit's final reply gave: its pairs, or why none, and the raw text to keep."""
+
+    pairs: list[FormPair]
+    error: str | None
+    raw: str | None
 
 
 @dataclass(slots=True)
@@ -119,8 +141,13 @@ class GenerateQA:
     def __init__(self, client: LLMClient, *, pairs_per_chunk: int = 3,
                  prompt: PromptTemplate | None = None, max_tokens: int | None = None,
                  temperature: float | None = None, language: str | None = None,
-                 coverage: float = 0.0, coverage_rounds: int = 2) -> None:
+                 coverage: float = 0.0, coverage_rounds: int = 2,
+                 forms: Mapping[str, float] | None = None) -> None:
         self.client = client
+        #: form -> share of each chunk's pairs (:mod:`qaforge.forms`); ``qa`` alone by default
+        self.forms = dict(forms or {QA: 1.0})
+        self.form_prompts = {name: load_prompt(FORMS[name].prompt)
+                             for name in self.forms if name != QA}
         #: ``--coverage``: share of a chunk's informative sentences its pairs should cover,
         #: reached by up to ``coverage_rounds`` extra requests (0: one request per chunk)
         self.coverage = coverage
@@ -141,19 +168,45 @@ class GenerateQA:
                                       language="the language of the passage")
         return sum(self.client.count_tokens(m["content"]) for m in messages) + 16
 
-    def request(self, job: ChunkJob, retry: bool = False) -> ChatRequest:
+    def _messages(self, prompt: PromptTemplate, job: ChunkJob, n: int) -> list[dict[str, str]]:
         chunk = job.chunk
         pages = f"{chunk.pages[0]}-{chunk.pages[-1]}" if chunk.pages else "?"
         language = self.language_of(job)
-        messages = self.prompt.render(
-            text=chunk.text, document=job.document, pages=pages, n=self.pairs,
+        return prompt.render(
+            text=chunk.text, document=job.document, pages=pages, n=n,
             headings=" > ".join(chunk.headings) or "(none)",
             language=language_name(language) if language else "the language of the passage")
+
+    def allot(self, job: ChunkJob) -> dict[str, int]:
+        """How many of ``job``'s pairs each form gets (:func:`qaforge.forms.allot`)."""
+        return allot(self.pairs, self.forms, job.chunk.id)
+
+    def form_request(self, job: ChunkJob, form: str, n: int, retry: bool = False
+                     ) -> ChatRequest:
+        """The request for ``n`` pairs of ``form`` about ``job`` (``qa``: :meth:`request`)."""
+        if form == QA:
+            return self.request(job, retry, n)
+        spec = FORMS[form]
+        messages = self._messages(self.form_prompts[form], job, n)
+        if retry:
+            messages.append({"role": "user", "content": "Your last reply could not be read. "
+                             "Reply with JSON only, in the shape asked for above."})
+        return ChatRequest(
+            messages=messages, schema=spec.schema(n), schema_name=f"{form}_pairs",
+            max_tokens=self.client.sampling.budget(n * spec.tokens_per_item + 32),
+            tag=job.chunk.id, passage=job.chunk.text,
+            temperature=self.temperature if not retry else max(self.temperature, 0.3))
+
+    def request(self, job: ChunkJob, retry: bool = False, n: int | None = None) -> ChatRequest:
+        chunk = job.chunk
+        n = self.pairs if n is None else n
+        messages = self._messages(self.prompt, job, n)
         if retry:
             messages.append({"role": "user", "content": "Your last reply could not be read. "
                              'Reply with JSON only: {"pairs": [{"question": "...", '
                              '"answer": "..."}]}'})
-        return ChatRequest(messages=messages, schema=self.schema, schema_name="qa_pairs",
+        return ChatRequest(messages=messages, schema=self.schema if n == self.pairs
+                           else qa_schema(n), schema_name="qa_pairs",
                            max_tokens=self.max_tokens, tag=chunk.id, passage=chunk.text,
                            temperature=self.temperature if not retry else
                            max(self.temperature, 0.3))
@@ -165,23 +218,46 @@ class GenerateQA:
 
     def apply(self, chunk: Chunk, result: Completion | LLMError) -> tuple[Chunk, bool]:
         """Record ``result`` on a copy of ``chunk``; the flag says whether it succeeded."""
-        out = chunk.model_copy(deep=True)
+        return self._finish(chunk, [(QA, self._read(QA, self.pairs, result))])
+
+    def _read(self, form: str, count: int, result: Completion | LLMError) -> _Read:
         if isinstance(result, LLMError):
-            out.state, out.raw, out.error = "failed", None, f"model request failed: {result}"
-            return out, False
-        draft = read_reply(result.text)
-        pairs = _unique(draft.pairs, self.pairs)
+            return _Read([], f"model request failed: {result}", None)
+        if form == QA:
+            draft = read_reply(result.text)
+            pairs = [FormPair(q, a) for q, a in draft.pairs]
+            error, parsed_raw = draft.error, (result.text if draft.method != "json" else None)
+        else:
+            pairs = FORMS[form].read(result.text)
+            error, parsed_raw = f"unparseable model output: no {form} items found", None
+        pairs = _unique(pairs, count)
+        if pairs:
+            return _Read(pairs, None, parsed_raw)
+        error = result.reasoning_error or error
+        if result.finish_reason == "length":
+            error = f"{error} (reply hit the {result_limit(self, form, count)}-token limit)"
+        return _Read([], error, result.raw)  # verbatim, reasoning included
+
+    def _finish(self, chunk: Chunk, reads: list[tuple[str, _Read]]) -> tuple[Chunk, bool]:
+        """``chunk`` with the pairs of all its forms' replies; failed when none gave any
+        (with every reason), else generated (a form that failed says so in ``error``)."""
+        out = chunk.model_copy(deep=True)
+        several = len(reads) > 1
+        pairs = [(form, pair) for form, read in reads for pair in read.pairs]
+        errors = [f"{form}: {read.error}" if several else str(read.error)
+                  for form, read in reads if not read.pairs]
+        raws = [read.raw for _, read in reads if read.raw is not None]
         if not pairs:
-            out.state, out.raw = "failed", result.raw  # verbatim, reasoning included
-            out.error = result.reasoning_error or draft.error
-            if result.finish_reason == "length":
-                out.error = f"{out.error} (reply hit the {self.max_tokens}-token limit)"
+            out.state, out.error = "failed", "; ".join(errors)
+            out.raw = "\n\n".join(raws) if raws else None
             return out, False
-        out.suggestions = [Suggestion(id=model_pair_id(chunk.id, i, q, a), question=q,
-                                      answer=a, status="draft")
-                           for i, (q, a) in enumerate(pairs)]
-        out.state, out.error = "generated", None
-        out.raw = result.text if draft.method != "json" else None
+        out.suggestions = [
+            Suggestion(id=model_pair_id(chunk.id, i, pair.question, pair.answer),
+                       question=pair.question, answer=pair.answer, status="draft",
+                       form=form, turns=pair.turns)
+            for i, (form, pair) in enumerate(pairs)]
+        out.state, out.error = "generated", "; ".join(errors) or None
+        out.raw = "\n\n".join(raws) if raws and not several else None
         return out, True
 
     def stream(self, jobs: Sequence[ChunkJob]) -> Iterator[Chunk]:
@@ -199,18 +275,38 @@ class GenerateQA:
             yield from self._first_pass(jobs)
 
     def _first_pass(self, jobs: Sequence[ChunkJob]) -> Iterator[Chunk]:
-        def read(index: int, result: Completion | LLMError, first: Chunk | None
-                 ) -> tuple[Chunk, ChatRequest | None]:
-            chunk, ok = self.apply(jobs[index].chunk, result)
-            if ok or first is not None:
-                return chunk, None
-            return chunk, self.request(jobs[index], retry=True)
+        units = [_Unit(i, form, n) for i, job in enumerate(jobs)
+                 for form, n in self.allot(job).items()]
 
-        requests = [self.request(job) for job in jobs]
-        for _, chunk in stream_with_retry(self.client, requests, read):
-            yield chunk
+        def read(index: int, result: Completion | LLMError, first: _Read | None
+                 ) -> tuple[_Read, ChatRequest | None]:
+            unit = units[index]
+            outcome = self._read(unit.form, unit.count, result)
+            if outcome.pairs or first is not None:
+                return outcome, None
+            return outcome, self.form_request(jobs[unit.job], unit.form, unit.count, True)
+
+        requests = [self.form_request(jobs[u.job], u.form, u.count) for u in units]
+        left = [0] * len(jobs)
+        for unit in units:
+            left[unit.job] += 1
+        done: dict[int, dict[int, _Read]] = {}
+        for index, outcome in stream_with_retry(self.client, requests, read):
+            job = units[index].job
+            done.setdefault(job, {})[index] = outcome
+            left[job] -= 1
+            if not left[job]:
+                reads = [(units[i].form, r) for i, r in sorted(done.pop(job).items())]
+                yield self._finish(jobs[job].chunk, reads)[0]
 
     def __call__(self, jobs: Sequence[ChunkJob]) -> list[Chunk]:
         """Batch form for cluster stages: :meth:`stream`'s chunks in input order."""
         done = {c.id: c for c in self.stream(jobs)}
         return [done[job.chunk.id] for job in jobs]
+
+
+def result_limit(gen: GenerateQA, form: str, count: int) -> int:
+    """The reply-token limit a ``form`` request for ``count`` pairs had."""
+    if form == QA:
+        return gen.max_tokens
+    return gen.client.sampling.budget(count * FORMS[form].tokens_per_item + 32)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
+from pydantic import SerializerFunctionWrapHandler as Wrap
 
 SUGGESTIONS_SCHEMA = "qaforge.suggestions/1"
 
@@ -70,6 +71,20 @@ class Suggestion(BaseModel):
     question: str
     answer: str
     status: PairStatus = "draft"
+    #: the question form (:mod:`qaforge.forms`); ``turns``: a multi_turn pair's whole
+    #: conversation ({role, content} messages), whose first exchange is question/answer
+    form: str = "qa"
+    turns: list[dict[str, str]] | None = None
+
+    @model_serializer(mode="wrap")
+    def _plain_qa(self, handler: Wrap) -> dict[str, Any]:
+        # files of plain Q&A stay as they were before forms existed
+        data: dict[str, Any] = handler(self)
+        if data.get("form") == "qa":
+            del data["form"]
+        if data.get("turns") is None:
+            data.pop("turns", None)
+        return data
 
     @staticmethod
     def make_id(chunk_id: str, question: str, index: int) -> str:

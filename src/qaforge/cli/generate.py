@@ -72,6 +72,10 @@ def generate_options(func: Any) -> Any:
                      help="Do not send chunks with nothing to learn (table of contents, index,"
                           " bibliography, front matter, blank pages, tables of numbers alone;"
                           " default on); each is marked skipped with the reason."),
+        click.option("--forms", default=None, metavar="FORMS",
+                     help="Question forms to mix, equal shares: a comma list of qa, "
+                          "reasoning, summary, multi_turn, yes_no, fill_in (default qa; "
+                          "[generate.forms] in the config file sets other shares)."),
         click.option("--language", default=None, metavar="LANG",
                      help="Write the pairs in LANG (a code such as de, or German) instead of "
                           "each document's own language."),
@@ -92,7 +96,7 @@ def generate_settings(params: dict[str, Any]) -> Settings:
                      "retry_failed": params.get("retry_failed"),
                      "skip_boilerplate": params.get("skip_boilerplate"),
                      "coverage": params.get("coverage"),
-                     "language": params.get("language")},
+                     "language": params.get("language"), "forms": params.get("forms")},
     }, search_dirs=(workdir,))
 
 

@@ -69,9 +69,40 @@ def echo_pairs(request: ChatRequest) -> str:
         return json.dumps({"question": question or "What is described?",
                            "answer": answer or "It is described in the text."})
     sentences = _sentences(passage)[:3] or [passage.strip()[:200] or "-"]
+    item = (props.get("pairs") or {}).get("items", {}).get("properties", {})
+    if "conversations" in props or set(item) - {"question", "answer"}:
+        return json.dumps(_form_reply("conversations" in props, set(item), sentences))
     pairs = [{"question": f"What is known about {' '.join(s.split()[:4])}?",
               "answer": s} for s in sentences]
     return json.dumps({"pairs": pairs})
+
+
+def _form_reply(conversation: bool, fields: set[str], sentences: list[str]) -> dict[str, Any]:
+    """A reply in one of the question forms' schemas (:mod:`qaforge.forms`), told apart by
+    their item fields, from the passage's ``sentences``."""
+    def about(sentence: str) -> str:
+        return " ".join(sentence.split()[:4])
+
+    if conversation:
+        follow = sentences[1] if len(sentences) > 1 else sentences[0]
+        return {"conversations": [{"exchanges": [
+            {"user": f"What is known about {about(sentences[0])}?", "assistant": sentences[0]},
+            {"user": f"And what about {about(follow)}?", "assistant": follow}]}]}
+    items: list[dict[str, Any]] = []
+    for sentence in sentences:
+        words = sentence.rstrip(".!?").split()
+        if "steps" in fields:
+            items.append({"question": f"Why is it that {' '.join(words)}?",
+                          "steps": [sentence, *sentences[:1]], "conclusion": sentence})
+        elif "instruction" in fields:
+            items.append({"instruction": f"Summarise what is said about {about(sentence)}.",
+                          "summary": " ".join(sentences)})
+        elif "verdict" in fields:
+            items.append({"question": f"Is it true that {' '.join(words)}?", "verdict": "yes",
+                          "explanation": sentence})
+        elif "cloze" in fields:
+            items.append({"cloze": " ".join([*words[:-1], "____."]), "missing": words[-1]})
+    return {"pairs": items}
 
 
 def _unstructured_passage(request: ChatRequest) -> str:

@@ -83,7 +83,8 @@ class GenerateSetup:
         prompt = load_prompt(settings.prompt, settings.prompt_file or None)
         gen = GenerateQA(client, pairs_per_chunk=settings.pairs_per_chunk, prompt=prompt,
                          language=resolve_language(settings.language),
-                         coverage=settings.coverage, coverage_rounds=settings.coverage_rounds)
+                         coverage=settings.coverage, coverage_rounds=settings.coverage_rounds,
+                         forms=settings.forms)
         budget = settings.chunk_tokens or default_chunk_budget(
             client.context_length or 2048, gen.prompt_overhead_tokens, gen.max_tokens)
         return cls(prompt, gen, budget, generator_info(client, gen, budget))
@@ -99,7 +100,10 @@ def generator_info(client: LLMClient, gen: GenerateQA, chunk_tokens: int) -> Gen
                 "temperature": gen.temperature, "chunk_tokens": chunk_tokens,
                 **({"language": gen.language} if gen.language else {}),
                 **({"coverage": gen.coverage, "coverage_rounds": gen.coverage_rounds}
-                   if gen.coverage else {})})
+                   if gen.coverage else {}),
+                **({"forms": gen.forms, "form_prompts": {
+                    name: p.name for name, p in gen.form_prompts.items()}}
+                   if gen.form_prompts else {})})
 
 
 def needs_model(chunk: Chunk, unwritten: dict[str, Chunk], wanted: tuple[str, ...],

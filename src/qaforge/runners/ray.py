@@ -207,7 +207,8 @@ class _GenerateJob:
                                       pairs_per_chunk=self.settings.pairs_per_chunk,
                                       prompt=self.setup.prompt, language=self.setup.gen.language,
                                       coverage=self.setup.gen.coverage,
-                                      coverage_rounds=self.setup.gen.coverage_rounds)
+                                      coverage_rounds=self.setup.gen.coverage_rounds,
+                                      forms=self.setup.gen.forms)
         return llm_actor_pool(ray, ds, generator, workers=workers,
                               slots=worker_spec.total_concurrency)
 

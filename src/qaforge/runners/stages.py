@@ -161,11 +161,11 @@ class GenerateRecords:
 
     def __init__(self, spec: ClientSpec, *, pairs_per_chunk: int, prompt: PromptTemplate,
                  language: str | None = None, coverage: float = 0.0,
-                 coverage_rounds: int = 2) -> None:
+                 coverage_rounds: int = 2, forms: dict[str, float] | None = None) -> None:
         self.client = spec.build()
         self.generate = GenerateQA(self.client, pairs_per_chunk=pairs_per_chunk, prompt=prompt,
                                    language=language, coverage=coverage,
-                                   coverage_rounds=coverage_rounds)
+                                   coverage_rounds=coverage_rounds, forms=forms)
 
     def __call__(self, records: list[StageRecord]) -> list[StageRecord]:
         wanted = [(i, r) for i, r in enumerate(records) if isinstance(r, ChunkTask)]
