@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 from rapidfuzz import fuzz
 
@@ -64,10 +65,20 @@ def normalise(text: str) -> str:
     return join_unspaced(" ".join(_WORD.findall(text)))
 
 
-def question_issues(question: str, answer: str, chunk_text: str = "") -> list[Issue]:
+def question_issues(question: str, answer: str, chunk_text: str = "", form: str = "qa",
+                    turns: list[dict[str, str]] | None = None) -> list[Issue]:
     """Everything wrong with the pair's form, with the detectors of
-    :mod:`qaforge.refine.detectors` (some need ``chunk_text``); empty when it passes."""
+    :mod:`qaforge.refine.detectors` (some need ``chunk_text``) and those of its question
+    ``form`` (:mod:`.form_checks`); empty when it passes."""
     from qaforge.refine.detectors import pair_detectors  # it builds on this module
+    from qaforge.refine.form_checks import form_pair_issues
+
+    return form_pair_issues(form, question, answer, turns or [], chunk_text,
+                            _qa_issues(question, answer, chunk_text, pair_detectors))
+
+
+def _qa_issues(question: str, answer: str, chunk_text: str,
+               pair_detectors: Callable[[str, str, str], list[Issue]]) -> list[Issue]:
 
     issues = form_issues(question, answer)
     if not any(issue.code == "empty_question" for issue in issues):
@@ -154,6 +165,7 @@ def check_questions(records: list[PairRecord]) -> list[PairRecord]:
             record.issues = [oversized]
             record.decision, record.reason = "skipped", f"not checked: {oversized.message}"
             continue
-        record.issues = question_issues(record.question, record.answer, record.chunk_text)
+        record.issues = question_issues(record.question, record.answer, record.chunk_text,
+                                        record.form, record.turns)
     template_overuse(records)
     return records

@@ -193,7 +193,8 @@ class Corrector:
             record.correction = Correction(
                 question=question, answer=answer, target=target, cached=reply.cached,
                 grounding=grounding_of(answer, record.chunk_text, question=question),
-                issues=question_issues(question, answer, record.chunk_text))
+                issues=question_issues(question, answer, record.chunk_text, record.form,
+                                       record.turns))
             rewritten.append(record)
         self._rejudge(rewritten)
         return records

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from qaforge.forms import rubric
 from qaforge.llm.base import ChatRequest, LLMClient
 from qaforge.progress import ProgressFn
 from qaforge.prompts import load_prompt
@@ -110,6 +111,18 @@ def pages_text(pages: list[int]) -> str:
     return str(first) if first == last else f"{first}-{last}"
 
 
+def form_note(record: PairRecord) -> str:
+    """What the judge is told about a pair of another form than Q&A: the form's rubric
+    (:func:`qaforge.forms.rubric`), and a conversation's later turns."""
+    note = (f"This pair is of the form {record.form!r}: {rubric(record.form)}. Judge it as "
+            "that form.")
+    later = record.turns[2:]
+    if later:
+        note += "\nThe conversation goes on:\n" + "\n".join(
+            f"{turn.get('role', '?').capitalize()}: {turn.get('content', '')}" for turn in later)
+    return note
+
+
 class Judge:
     """Judges a batch of records with one :class:`LLMClient` (used as a step, or for corrections).
 
@@ -144,6 +157,8 @@ class Judge:
             pages=pages_text(record.pages), text=passage,
             question=candidate.question, answer=candidate.answer,
             evidence=describe_evidence(candidate.grounding, candidate.issues))
+        if record.form != "qa":  # Q&A requests stay as they were (and their cache keys)
+            messages[-1]["content"] += "\n\n" + form_note(record)
         return ChatRequest(messages=messages, schema=JUDGE_SCHEMA, schema_name="verdict",
                            max_tokens=max_tokens, temperature=self.client.sampling.temperature,
                            seed=0, tag=f"judge:{record.pair_id}", affinity=record.chunk_key,

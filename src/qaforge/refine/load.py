@@ -233,7 +233,8 @@ class _Walk:
             if current is not None and _same_pair(raw_pair, current):
                 record = PairRecord(**base, pair_id=current.id, status=current.status,
                                     question=current.question, answer=current.answer,
-                                    location=place)
+                                    location=place, form=current.form,
+                                    turns=current.turns or [])
                 if current.status == "rejected":
                     record.decision, record.reason = "rejected", "rejected by a person in review"
                 out.append(record)

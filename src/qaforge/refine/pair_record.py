@@ -109,6 +109,9 @@ class PairRecord(BaseModel):
     location: str = Field(default="", description="where in the file: chunks[2].suggestions[0]")
     question: str = ""
     answer: str = ""
+    #: the question form (:mod:`qaforge.forms`) and a multi_turn pair's conversation
+    form: str = "qa"
+    turns: list[dict[str, str]] = Field(default_factory=list)
     grounding: Grounding | None = None
     issues: list[Issue] = Field(default_factory=list)
     duplicate_of: str | None = None

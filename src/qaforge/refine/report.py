@@ -60,6 +60,8 @@ class RefineSummary:
     chunks_skipped: dict[str, int] = field(default_factory=dict)
     #: pairs flagged per check (defect class), as in evaluation.json's summary.checks
     checks: dict[str, int] = field(default_factory=dict)
+    #: per question form: pairs in and dataset rows (as in evaluation.json's summary.forms)
+    forms: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -84,6 +86,9 @@ class RefineSummary:
                     f"{n} {code}" for code, n in sorted(
                         self.checks.items(), key=lambda item: (-item[1], item[0])))
                  or "none"),
+                *([("pairs in / rows by form", ", ".join(
+                    f"{form} {n['pairs_in']}/{n['dataset_rows']}"
+                    for form, n in self.forms.items()))] if set(self.forms) - {"qa"} else []),
                 ("model calls (judge / correct)", f"{self.judge_calls} / {self.correct_calls}"),
                 ("cached replies reused", str(self.cache_hits)),
                 ("files read / failed", f"{self.files_read} / {len(self.files_failed)}"),
@@ -99,6 +104,9 @@ def _coverage_text(coverage: float | None, per_page: float | None) -> str:
 def dataset_row(record: PairRecord, system_prompt: str = "") -> dict[str, Any]:
     messages = [{"role": "user", "content": record.final_question.strip()},
                 {"role": "assistant", "content": record.final_answer.strip()}]
+    # a conversation's later turns follow its (possibly corrected) first exchange
+    messages += [{"role": t.get("role", ""), "content": t.get("content", "").strip()}
+                 for t in record.turns[2:]]
     if system_prompt.strip():
         messages.insert(0, {"role": "system", "content": system_prompt.strip()})
     # provenance beside `messages` (trainers read only that), so a row joins evaluation.json
@@ -108,7 +116,7 @@ def dataset_row(record: PairRecord, system_prompt: str = "") -> dict[str, Any]:
     return {"messages": messages, "id": record.pair_id, "source_file": record.source_file,
             "document": record.document, "pages": record.pages, "chunk_id": record.chunk_id,
             "label": verdict.label if verdict is not None else None,
-            "decision": record.decision}
+            "decision": record.decision, **({"form": record.form} if record.form != "qa" else {})}
 
 
 def _messages(question: str, answer: str) -> list[dict[str, str]]:
@@ -133,7 +141,9 @@ def entry_json(record: PairRecord) -> dict[str, Any]:
         "chunk_id": record.chunk_id, "pages": record.pages, "headings": record.headings,
         "pair_id": record.pair_id, "status": record.status, "origin": record.origin,
         "location": record.location,
+        "form": record.form,
         "original_messages": _messages(record.question, record.answer),
+        **({"turns": record.turns} if record.turns else {}),
         "grounding": record.grounding.model_dump(mode="json") if record.grounding else None,
         "checks": [i.model_dump(mode="json") for i in record.issues],
         "duplicate_of": record.duplicate_of,
@@ -165,6 +175,7 @@ class Tally:
         self.labels: Counter[str] = Counter()
         self.correction_labels: Counter[str] = Counter()
         self.checks: Counter[str] = Counter()
+        self.forms: dict[str, Counter[str]] = {}
         self.reviewed_flagged = 0
         self.per_file: dict[str, _FileTally] = {}
 
@@ -183,6 +194,9 @@ class Tally:
         if record.correction is not None and record.correction.verdict is not None:
             self.correction_labels[record.correction.verdict.label or "no verdict"] += 1
         self.checks.update(issue.code for issue in record.issues)
+        form = self.forms.setdefault(record.form, Counter())
+        form["pairs_in"] += 1
+        form["dataset_rows"] += record.decision in IN_DATASET
         if record.reviewed and record.flags and record.decision == "kept":
             self.reviewed_flagged += 1
         mine = self.per_file.setdefault(record.source_file, _FileTally())
@@ -251,7 +265,14 @@ def summarise(records: Iterable[PairRecord], files: list[FileReport],
         retention_rate=round(rows / considered, 4) if considered else 0.0,
         files_read=sum(1 for f in files if f.ok),
         files_failed=[f.error for f in files if f.error],
-        warnings=[w for f in files for w in f.warnings], checks=dict(tally.checks))
+        warnings=[w for f in files for w in f.warnings], checks=dict(tally.checks),
+        forms=form_counts(tally))
+
+
+def form_counts(tally: Tally) -> dict[str, dict[str, int]]:
+    """Pairs in and dataset rows per question form, most pairs first."""
+    return {form: {"pairs_in": n["pairs_in"], "dataset_rows": n["dataset_rows"]}
+            for form, n in sorted(tally.forms.items(), key=lambda i: -i[1]["pairs_in"])}
 
 
 def write_outputs(workdir: Path, records: Sequence[PairRecord], files: list[FileReport],
@@ -275,6 +296,7 @@ def write_outputs(workdir: Path, records: Sequence[PairRecord], files: list[File
             "labels": summary.labels,
             "correction_labels": dict(tally.correction_labels),
             "checks": dict(tally.checks),
+            "forms": form_counts(tally),
             "reviewed_flagged_kept": tally.reviewed_flagged,
             "dataset_rows": summary.dataset_rows,
             "retention_rate": summary.retention_rate,
