@@ -80,6 +80,16 @@ def test_questions_bound_to_the_passage_in_other_languages(question: str) -> Non
     assert "not_standalone" in codes(question)
 
 
+@pytest.mark.parametrize("question", [
+    "Wer ist der Autor von Faust?",
+    "이 책의 저자는 누구인가?",
+    "이 글자는 무엇을 뜻하는가?",
+    "Qui est l'auteur de Madame Bovary ?",
+])
+def test_questions_about_an_author_or_a_letter_are_standalone(question: str) -> None:
+    assert "not_standalone" not in codes(question)
+
+
 def test_grounding_finds_german_content_words_not_german_stopwords() -> None:
     chunk = ("Ein topologischer Raum ist kompakt, wenn jede offene Überdeckung mit Mengen aus "
              "dem Raum eine endliche Teilüberdeckung besitzt. Die Definition geht auf Alexandroff "

@@ -173,13 +173,14 @@ CONTEXT_BOUND = re.compile(
     r"|(?:der|die|dieser|diese|des|dem|den) (?:text|textes|textabschnitt|passage|auszug|"
     r"autor|autorin|autoren|verfasser) (?:sagt|sagen|beschreibt|erwähnt|nennt|erklärt|meint|"
     r"behauptet|zeigt|schreibt|über)"
-    r"|(?:des|dem) (?:textes|text|autors|verfassers)\b|der autor\b|die autorin\b"
+    r"|(?:des|dem) (?:textes|text|autors|verfassers)\b"
+    r"|(?:der autor|die autorin)\b(?! (?:von|des|der)\b)"  # "der Autor von Faust" is fine
     r"|(?:dans|selon|d'après) (?:le|ce|cet|la|l')\s?(?:texte|passage|extrait|document|article)"
-    r"|l'auteur\b|ce texte\b|ce passage\b"
+    r"|l'auteur\b(?! (?:de|du|des)\b)|ce texte\b|ce passage\b"
     r"|(?:en|según|de acuerdo con) (?:el|este|la|esta) (?:texto|pasaje|fragmento|documento)"
-    r"|el autor\b|este texto\b"
-    r")|(?:이|위|본|다음|주어진|제시된)\s?(?:글|지문|본문|텍스트|문단|단락|발췌문|자료|문서)"
-    r"|저자|필자|글쓴이|本文|この文章|上記の|作者|这段|本段|上文|文中",
+    r"|el autor\b(?! (?:de|del)\b)|este texto\b"
+    r")|(?:이|위|본|다음|주어진|제시된)\s?(?:글(?!자|씨|꼴)|지문|본문|텍스트|문단|단락|발췌문|자료|"
+    r"문서)|(?<!의 )저자|필자|글쓴이|本文|この文章|上記の|这段|本段|上文|文中",
     re.IGNORECASE)
 
 
