@@ -115,3 +115,15 @@ def test_refine_counts_by_form_and_writes_conversations(tmp_path: Path) -> None:
     by_id = {row["id"]: row for row in rows}
     assert by_id["q3"]["messages"] == TALK and by_id["q3"]["form"] == "multi_turn"
     assert "form" not in by_id["q1"]
+
+
+def test_one_fact_in_two_forms_is_no_duplicate() -> None:
+    from qaforge.refine.dedup import deduplicate
+
+    def record(pid: str, form: str) -> PairRecord:
+        return PairRecord(source_file="f.json", document="d.pdf", chunk_id="c", pair_id=pid,
+                          chunk_text=EIFFEL, question=TALK[0]["content"],
+                          answer=TALK[1]["content"], form=form)
+
+    records = deduplicate([record("a", "qa"), record("b", "multi_turn"), record("c", "qa")])
+    assert [r.decision for r in records] == ["pending", "pending", "duplicate"]

@@ -46,15 +46,20 @@ def _why_kept(kept: PairRecord, dropped: PairRecord) -> str:
 def deduplicate(records: list[PairRecord], threshold: float = 0.85,
                 exact_limit: int = EXACT_LIMIT) -> list[PairRecord]:
     """Step: mark duplicates among the pairs still in the running (``decision="duplicate"``)."""
-    active = [r for r in records if r.active]
-    if len(active) < 2:
-        return records
-    candidates = [record for _, record in sorted(
-        enumerate(active), key=lambda item: _preference(item[1], item[0]))]
-    if len(candidates) <= exact_limit:
-        _deduplicate_all_pairs(candidates, threshold * 100)
-    else:
-        _deduplicate_indexed(candidates, threshold * 100)
+    by_form: dict[str, list[PairRecord]] = {}
+    for record in records:
+        if record.active:
+            by_form.setdefault(record.form, []).append(record)
+    # one fact in several forms (a question, a yes/no, a blank) is wanted, not a duplicate
+    for active in by_form.values():
+        if len(active) < 2:
+            continue
+        candidates = [record for _, record in sorted(
+            enumerate(active), key=lambda item: _preference(item[1], item[0]))]
+        if len(candidates) <= exact_limit:
+            _deduplicate_all_pairs(candidates, threshold * 100)
+        else:
+            _deduplicate_indexed(candidates, threshold * 100)
     return records
 
 
