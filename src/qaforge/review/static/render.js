@@ -161,6 +161,19 @@ function statusBadge(status) {
   return el("span", { class: `badge ${status}` }, STATUS_LABEL[status] || status);
 }
 
+// question forms (qaforge/forms.py): plain Q&A pairs carry no form and get no badge
+function formBadge(form) {
+  return form && form !== "qa" ? el("span", { class: "badge form" }, form.replace("_", " ")) : null;
+}
+
+// a conversation's turns after its first exchange (the question and answer above), read-only
+function laterTurns(turns) {
+  if (!Array.isArray(turns) || turns.length <= 2) return null;
+  return el("div", { class: "turns" }, ...turns.slice(2).map((turn) =>
+    el("p", { class: `turn ${turn.role === "user" ? "q" : "a"}` },
+      el("span", { class: "role" }, turn.role === "user" ? "User: " : "Assistant: "), String(turn.content || ""))));
+}
+
 function editorCard(state, actions, number) {
   const editing = state.editing;
   const question = el("textarea", { class: "q-edit", id: "edit-question", rows: 2, "aria-label": "Question",
@@ -196,8 +209,8 @@ function pairCard(state, actions, chunk, pair, index, navigable) {
     onclick: () => actions.select(index),
   },
   el("div", { class: "top" }, el("span", { class: "num" }, `Pair ${index + 1} of ${chunk.pairs.length}`),
-    statusBadge(pair.status)),
-  question, answer,
+    formBadge(pair.form), statusBadge(pair.status)),
+  question, answer, laterTurns(pair.turns),
   judgeBlock(chunk.judge ? chunk.judge[pair.id] : null),
   pair.support.length ? null : el("div", { class: "no-support" }, "Answer not found in the chunk text: check it is grounded."),
   current ? el("div", { class: "actions" },
