@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -143,3 +144,12 @@ def test_a_form_that_fails_twice_leaves_the_others_and_says_why() -> None:
 
 def test_form_names_are_the_documented_ones() -> None:
     assert FORM_NAMES == ("qa", "reasoning", "summary", "yes_no", "fill_in", "multi_turn")
+
+
+def test_generate_and_run_pass_forms_on(tmp_path: Path) -> None:
+    from qaforge.cli.generate import generate_settings
+    from qaforge.cli.run import run_settings
+
+    for settings_of in (generate_settings, run_settings):
+        settings = settings_of({"workdir": tmp_path, "forms": "fill_in,qa"})
+        assert settings.generate.forms == {"qa": 0.5, "fill_in": 0.5}, settings_of

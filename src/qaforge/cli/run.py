@@ -65,7 +65,7 @@ def run_settings(params: dict[str, Any]) -> Settings:
                      "chunk_tokens": params.get("chunk_tokens"),
                      "password": params.get("password"), "ocr": params.get("ocr"),
                      "retry_failed": params.get("retry_failed"),
-                     "language": params.get("language")},
+                     "language": params.get("language"), "forms": params.get("forms")},
         "refine": refine_overrides(params),
     }, search_dirs=(workdir,))
 

@@ -45,7 +45,8 @@ def echo_pairs(request: ChatRequest) -> str:
     and what to answer from its schema, never from the prompt's wording, so any prompt
     template gets the same answers (see :func:`_unstructured_passage` for requests without
     one). Pairs (``pairs``) and quiz items (``items``) come from the
-    passage's sentences; a judge schema (``label``) gets ``Clear``; a correction schema
+    passage's sentences, and so do the question forms' items (:mod:`qaforge.forms`, told
+    apart by their fields); a judge schema (``label``) gets ``Clear``; a correction schema
     (``question``/``answer``) gets the pair back; a grade (``correct``) says "yes" when the
     reference (the grade's passage) is inside the answer; an eval answer (tag
     ``eval-answer:``, free text) is the passage, or "I do not know." without one.
