@@ -11,7 +11,7 @@ import pytest
 from qaforge.config import GenerateSettings
 from qaforge.errors import ConfigError
 from qaforge.forms import FORM_NAMES, FORMS, allot, parse_forms
-from qaforge.generate import ChunkJob, GenerateQA, qa_schema
+from qaforge.generate import ChunkJob, GenerateQA, answer_token_budget, qa_schema
 from qaforge.llm.base import ChatRequest
 from qaforge.llm.fake import FakeBackend, echo_pairs
 from qaforge.prompts import load_prompt
@@ -99,6 +99,10 @@ def test_generate_mixes_forms_one_request_per_form() -> None:
     names = sorted(r.schema_name for r in llm.history)
     assert names == ["multi_turn_pairs", "qa_pairs", "yes_no_pairs"]
     assert all(r.passage == TEXT for r in llm.history)
+    # each request's reply budget is sized for its own share (1 pair here), not the chunk's 3
+    budgets = {r.schema_name: r.max_tokens for r in llm.history}
+    assert budgets["qa_pairs"] == answer_token_budget(1) < gen.max_tokens
+    assert budgets["yes_no_pairs"] == FORMS["yes_no"].tokens_per_item + 32
     assert done.state == "generated" and done.error is None
     suggestions = done.suggestions
     assert isinstance(suggestions, list)

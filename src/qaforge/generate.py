@@ -157,6 +157,7 @@ class GenerateQA:
         self.prompt = prompt or load_prompt(DEFAULT_QA_PROMPT)
         # by default the client's sampling: [llm] temperature, max_tokens capping our budget
         self.max_tokens = max_tokens or client.sampling.budget(answer_token_budget(pairs_per_chunk))
+        self._max_tokens_set = max_tokens
         self.temperature = client.sampling.temperature if temperature is None else temperature
         self.schema = qa_schema(pairs_per_chunk)
 
@@ -193,7 +194,7 @@ class GenerateQA:
                              "Reply with JSON only, in the shape asked for above."})
         return ChatRequest(
             messages=messages, schema=spec.schema(n), schema_name=f"{form}_pairs",
-            max_tokens=self.client.sampling.budget(n * spec.tokens_per_item + 32),
+            max_tokens=self.token_limit(form, n),
             tag=job.chunk.id, passage=job.chunk.text,
             temperature=self.temperature if not retry else max(self.temperature, 0.3))
 
@@ -207,9 +208,18 @@ class GenerateQA:
                              '"answer": "..."}]}'})
         return ChatRequest(messages=messages, schema=self.schema if n == self.pairs
                            else qa_schema(n), schema_name="qa_pairs",
-                           max_tokens=self.max_tokens, tag=chunk.id, passage=chunk.text,
+                           max_tokens=self.token_limit(QA, n), tag=chunk.id,
+                           passage=chunk.text,
                            temperature=self.temperature if not retry else
                            max(self.temperature, 0.3))
+
+    def token_limit(self, form: str, n: int) -> int:
+        """Reply tokens a request for ``n`` pairs of ``form`` may use: the one set, else
+        sized for ``n`` items at the form's caps (``qa`` with every pair: :attr:`max_tokens`)."""
+        if self._max_tokens_set or (form == QA and n == self.pairs):
+            return self.max_tokens
+        per_item = TOKENS_PER_PAIR if form == QA else FORMS[form].tokens_per_item
+        return self.client.sampling.budget(n * per_item + 32)
 
     def language_of(self, job: ChunkJob) -> str | None:
         """The language ``job``'s pairs are asked in: the one set (``--language``), else the
@@ -235,7 +245,7 @@ class GenerateQA:
             return _Read(pairs, None, parsed_raw)
         error = result.reasoning_error or error
         if result.finish_reason == "length":
-            error = f"{error} (reply hit the {result_limit(self, form, count)}-token limit)"
+            error = f"{error} (reply hit the {self.token_limit(form, count)}-token limit)"
         return _Read([], error, result.raw)  # verbatim, reasoning included
 
     def _finish(self, chunk: Chunk, reads: list[tuple[str, _Read]]) -> tuple[Chunk, bool]:
@@ -304,9 +314,3 @@ class GenerateQA:
         done = {c.id: c for c in self.stream(jobs)}
         return [done[job.chunk.id] for job in jobs]
 
-
-def result_limit(gen: GenerateQA, form: str, count: int) -> int:
-    """The reply-token limit a ``form`` request for ``count`` pairs had."""
-    if form == QA:
-        return gen.max_tokens
-    return gen.client.sampling.budget(count * FORMS[form].tokens_per_item + 32)
