@@ -87,6 +87,25 @@ def small_workdir(root: Path) -> Path:
     return root
 
 
+FACTS = [("Who designed the Eiffel Tower?", "The company of Gustave Eiffel designed it."),
+         ("When was the Eiffel Tower completed?", "It was completed in 1889."),
+         ("How tall is the Eiffel Tower?", "The tower is 330 metres tall."),
+         ("What is the Eiffel Tower made of?", "It is a wrought-iron lattice tower."),
+         ("Into which sea does the Nile flow?", "It flows into the Mediterranean Sea."),
+         ("How long is the Nile?", "The Nile is about 6,650 kilometres long."),
+         ("Where do the White and Blue Nile meet?", "They meet at Khartoum in Sudan."),
+         ("In which direction does the Nile flow?", "The Nile flows north.")]
+
+
+def distinct_workdir(root: Path) -> Path:
+    """Eight pairs that are no duplicates of each other."""
+    write_doc(root, "eiffel.pdf", [chunk(EIFFEL, [pair(f"e{i}", q, a)
+                                                  for i, (q, a) in enumerate(FACTS[:4])])])
+    write_doc(root, "nile.pdf", [chunk(NILE, [pair(f"n{i}", q, a)
+                                              for i, (q, a) in enumerate(FACTS[4:])])])
+    return root
+
+
 def refine(workdir: Path) -> dict[str, Any]:
     refine_workdir(workdir, judge=FakeBackend(scripted()), settings=RefineSettings())
     return json.loads((workdir / "evaluation.json").read_text(encoding="utf-8"))
@@ -159,3 +178,33 @@ def test_the_cli_fake_backend_remembers_only_its_latest_requests() -> None:
     assert len(client.history) == CLI_HISTORY
     assert client.history[-1].messages[0]["content"] == f"say {CLI_HISTORY + 49}"
     assert isinstance(FakeBackend().history, list)
+
+
+def test_model_steps_take_the_pairs_in_bounded_batches(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every judge request was built before the first was sent (all pairs' prompts in
+    memory at once); now at most MODEL_BATCH at a time, with progress over the whole run
+    and the same verdicts."""
+    from qaforge.refine import judge as judge_module
+    from qaforge.refine import pipeline
+
+    reference = refine(distinct_workdir(tmp_path / "whole"))
+    sizes: list[int] = []
+    real = judge_module.ask_json
+
+    def spy(client: Any, requests: Any, *args: Any, **kwargs: Any) -> Any:
+        sizes.append(len(requests))
+        return real(client, requests, *args, **kwargs)
+
+    monkeypatch.setattr(judge_module, "ask_json", spy)
+    monkeypatch.setattr(pipeline, "MODEL_BATCH", 3)
+    seen: list[tuple[str, int, int]] = []
+    workdir = distinct_workdir(tmp_path / "batched")
+    refine_workdir(workdir, judge=FakeBackend(scripted()), settings=RefineSettings(),
+                   progress=lambda stage, done, total: seen.append((stage, done, total)))
+    assert sizes and max(sizes) <= 3 and sum(sizes) == 8
+    judged = [(done, total) for stage, done, total in seen if stage == "judge"]
+    assert judged[-1] == (8, 8) and judged == sorted(judged)
+    batched = json.loads((workdir / "evaluation.json").read_text(encoding="utf-8"))
+    assert [e["verdict"]["label"] for e in batched["entries"]] == [
+        e["verdict"]["label"] for e in reference["entries"]]

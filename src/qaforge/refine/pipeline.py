@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -99,6 +100,42 @@ def judge_and_correct(records: list[PairRecord], settings: RefineSettings, steps
             "failed": judged.failures + corrected.failures}
 
 
+#: records a model step takes at once: its requests are all built before they are sent, so
+#: this bounds the prompts in memory (~3 KB a pair; every pair's at once before)
+MODEL_BATCH = 2_000
+
+
+class _Step(Protocol):
+    progress: ProgressFn | None
+
+    def __call__(self, records: list[PairRecord]) -> list[PairRecord]: ...
+
+
+def in_batches(step: _Step, records: list[PairRecord], stage: str,
+               counts: Callable[[PairRecord], bool]) -> None:
+    """Run ``step`` over ``records`` :data:`MODEL_BATCH` at a time, its ``stage`` progress
+    reported over the whole run (``counts`` says which records the step works on)."""
+    report = step.progress
+    total = sum(1 for r in records if counts(r))
+    offset = 0
+
+    def overall(name: str, done: int, of: int) -> None:
+        if report is not None and name == stage:
+            report(name, offset + done, total)
+        elif report is not None:
+            report(name, done, of)
+
+    step.progress = overall if report is not None else None
+    try:
+        for start in range(0, len(records), MODEL_BATCH):
+            batch = records[start:start + MODEL_BATCH]
+            work = sum(1 for r in batch if counts(r))
+            step(batch)
+            offset += work
+    finally:
+        step.progress = report
+
+
 class InProcessSteps:
     """:class:`ModelSteps` in this process: a :class:`Judge` and a :class:`Corrector`."""
 
@@ -112,14 +149,14 @@ class InProcessSteps:
 
     def judge(self, records: list[PairRecord]) -> StepCalls:
         calls, failures = self.judge_step.calls, self._failures()
-        self.judge_step(records)
+        in_batches(self.judge_step, records, "judge", lambda r: r.active)
         return StepCalls(judge_calls=self.judge_step.calls - calls,
                          failures=self._failures() - failures)
 
     def correct(self, records: list[PairRecord]) -> StepCalls:
         judge_calls, failures = self.judge_step.calls, self._failures()
         calls = self.correct_step.calls
-        self.correct_step(records)
+        in_batches(self.correct_step, records, "correct", lambda r: r.active and bool(r.flags))
         return StepCalls(judge_calls=self.judge_step.calls - judge_calls,
                          other_calls=self.correct_step.calls - calls,
                          failures=self._failures() - failures)
