@@ -69,7 +69,7 @@ def _yes_no(n: int) -> dict[str, Any]:
 
 
 def _fill_in(n: int) -> dict[str, Any]:
-    return _items("pairs", _obj({"cloze": {**_text(5, 300), "pattern": "_{3,}"},
+    return _items("pairs", _obj({"cloze": {**_text(5, 300), "pattern": "^.*_{3,}.*$"},
                                  "missing": _text(1, 120)}), n)
 
 
