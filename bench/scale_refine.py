@@ -5,7 +5,8 @@ prose made of pseudo-words drawn from a seeded vocabulary, so every pair's text 
 and the near-duplicate search does real work; one pair in 25 repeats an earlier question
 (an exact duplicate) and one in 25 is an earlier pair with two words changed (a near
 duplicate). Then runs ``qaforge refine WORK --backend fake --json`` in a child process and
-reports wall time, the child's peak RSS and the size of what it wrote.
+reports wall time, the child's peak RSS and the size of what it wrote; then the same for
+``qaforge export WORK --split 0.9``.
 """
 
 from __future__ import annotations
@@ -117,8 +118,13 @@ def refine_line(root: Path, pairs: int, run_child: Any, cli: str, runner: str = 
     summary = json.loads(out[out.index("{"):])
     sizes = output_bytes(workdir)
     decisions = summary.get("decisions", {})
-    return (f"refine --backend fake --runner {runner} {pairs:8d} pairs ({files} files): "
+    line = (f"refine --backend fake --runner {runner} {pairs:8d} pairs ({files} files): "
             f"{wall:7.1f} s wall, peak RSS {rss:7.1f} MB, dataset {sizes['dataset'] / 1e6:.1f} "
             f"MB, evaluation.json {sizes['evaluation'] / 1e6:.1f} MB, shards "
             f"{sizes['shards'] / 1e6:.1f} MB; kept {decisions.get('kept', 0)}, duplicate "
             f"{decisions.get('duplicate', 0)}")
+    wall, rss, code, out = run_child([sys.executable, "-c", cli, "export", str(workdir),
+                                      "--split", "0.9", "--json"])
+    exported = (f"exit {code}: {out[-300:]}" if code != 0 else
+                f"{wall:7.1f} s wall, peak RSS {rss:7.1f} MB")
+    return f"{line}\nexport --split 0.9 of the same {decisions.get('kept', 0)} rows: {exported}"
