@@ -224,8 +224,8 @@ def evaluate(datasets: list[Dataset], work: Path, args: argparse.Namespace
     base = str(Path(args.model).resolve()) if Path(args.model).exists() else args.model
     specs = ["-m", f"base=transformers:{base}"]
     for dataset in datasets:
-        for seed, adapter in zip(args.seed_list, dataset.adapters, strict=True):
-            specs += ["-m", f"{dataset.recipe}-s{seed}=transformers:{adapter}"]
+        for adapter in dataset.adapters:  # none for a recipe that had no rows
+            specs += ["-m", f"{adapter.name}=transformers:{adapter}"]
     judge = ["--judge-backend", args.judge_backend or args.backend]
     judge += ["--judge-model", args.judge_model or args.generator_model or args.model]
     limit = ["--limit", str(args.eval_limit)] if args.eval_limit else []
@@ -256,8 +256,8 @@ def points(value: float | None, base: float | None) -> str:
     return "-" if value is None or base is None else f"{(value - base) * 100:+5.1f} pts"
 
 
-def table(datasets: list[Dataset], summaries: dict[str, dict[str, Any]],
-          seeds: list[int]) -> list[dict[str, Any]]:
+def table(datasets: list[Dataset], summaries: dict[str, dict[str, Any]]
+          ) -> list[dict[str, Any]]:
     """Print one line per recipe (and the base); return the same figures as records."""
     base = summaries["base"]
     base_closed, base_control = accuracy(base, "closed"), accuracy(base, "control")
@@ -268,7 +268,7 @@ def table(datasets: list[Dataset], summaries: dict[str, dict[str, Any]],
           f"{'-':>9}  {percent(accuracy(base, 'open')):>9}  {percent(base_control):>9}")
     records = []
     for dataset in datasets:
-        runs = [summaries.get(f"{dataset.recipe}-s{s}", {}) for s in seeds[:len(dataset.adapters)]]
+        runs = [summaries.get(adapter.name, {}) for adapter in dataset.adapters]
         closed = [a for a in (accuracy(r, "closed") for r in runs) if a is not None]
         opened = [a for a in (accuracy(r, "open") for r in runs) if a is not None]
         control = [a for a in (accuracy(r, "control") for r in runs) if a is not None]
@@ -387,7 +387,7 @@ def main() -> int:
     eval_s, summaries = evaluate(datasets, work, args)
     print(f"eval: base + {sum(len(d.adapters) for d in datasets)} fine-tunes in {eval_s:.1f} s "
           f"(closed-book, open-book, control; {work / 'quiz' / 'eval.json'})")
-    records = table(datasets, summaries, args.seed_list)
+    records = table(datasets, summaries)
     (work / "teach.json").write_text(json.dumps(
         {"args": {k: str(v) for k, v in vars(args).items()}, "quiz_seconds": quiz_s,
          "eval_seconds": eval_s, "base": summaries["base"], "recipes": records},
