@@ -159,14 +159,15 @@ def test_generate_and_run_pass_forms_on(tmp_path: Path) -> None:
         assert settings.generate.forms == {"qa": 0.5, "fill_in": 0.5}, settings_of
 
 
-def test_schema_patterns_are_anchored_so_llama_cpp_enforces_them() -> None:
-    """llama.cpp's grammar conversion accepts any string for a pattern without ^...$ (it
-    warned "pattern _{3,} is not supported" on the bundled model)."""
+
+def test_schemas_have_no_string_patterns() -> None:
+    """llama.cpp's grammar ignores an unanchored pattern ("pattern _{3,} is not supported")
+    and with the anchored one its server failed 5 of 6 fill_in requests of the bundled model
+    (HTTP 500); the blank is refine's check (fill_in_blank) instead."""
     def patterns(node: object) -> list[str]:
         if isinstance(node, dict):
             found = [node["pattern"]] if "pattern" in node else []
             return found + [p for value in node.values() for p in patterns(value)]
         return [p for value in node for p in patterns(value)] if isinstance(node, list) else []
 
-    found = [p for form in FORMS.values() for p in patterns(form.schema(2))]
-    assert found and all(p.startswith("^") and p.endswith("$") for p in found), found
+    assert [p for form in FORMS.values() for p in patterns(form.schema(2))] == []

@@ -69,8 +69,10 @@ def _yes_no(n: int) -> dict[str, Any]:
 
 
 def _fill_in(n: int) -> dict[str, Any]:
-    return _items("pairs", _obj({"cloze": {**_text(5, 300), "pattern": "^.*_{3,}.*$"},
-                                 "missing": _text(1, 120)}), n)
+    # no "pattern" for the blank: llama.cpp ignores an unanchored one, and with an anchored
+    # one (^.*_{3,}.*$) its server failed 5 of 6 requests of the bundled model (HTTP 500,
+    # output not matching its own grammar); refine's fill_in_blank check catches a missing blank
+    return _items("pairs", _obj({"cloze": _text(5, 300), "missing": _text(1, 120)}), n)
 
 
 def _multi_turn(n: int) -> dict[str, Any]:
