@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from qaforge.errors import InputError
 from qaforge.extract.cleanup import normalise_text
 from qaforge.records import Element, ElementKind
 
 
-class NotReadable(ValueError):
+class NotReadable(InputError):
     """A reader's refusal: the file is not what its suffix says (the caller names it)."""
 
 
