@@ -118,6 +118,14 @@ class Chunk(BaseModel):
         default=None, description="why the chunk was not sent to the model (nothing to learn:"
         " 'table of contents', 'index', ...); a person sets false (or deletes it) to send it")
 
+    @model_serializer(mode="wrap")
+    def _no_empty_skip(self, handler: Wrap) -> dict[str, Any]:
+        # chunks that were sent keep the shape files had before skipping existed
+        data: dict[str, Any] = handler(self)
+        if data.get("skipped") is None:
+            data.pop("skipped", None)
+        return data
+
     @staticmethod
     def make_id(text: str, headings: list[str]) -> str:
         return content_id("c", " > ".join(headings), text)

@@ -41,7 +41,7 @@ def run_batch(inputs: list[Path], workdir: Path, log: Path, *extra: str
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-c", PEAK, "generate", *map(str, inputs), "-o", str(workdir),
-         "--backend", "fake", *extra],
+         "--backend", "fake", "--no-skip-boilerplate", *extra],
         cwd=workdir.parent, env=cli_env(QAFORGE_FAKE_LOG=str(log)), text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=MAX_SECONDS * 2, check=False)
     seconds = time.monotonic() - started

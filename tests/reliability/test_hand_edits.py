@@ -23,7 +23,7 @@ from qaforge.review.ops import OpRequest
 from qaforge.review.store import ReviewError, ReviewStore
 from qaforge.suggestions import load_suggestions, suggestions_dir
 
-ARGS = ["--backend", "fake", "--chunk-tokens", "64", "--pairs", "2"]
+ARGS = ["--backend", "fake", "--chunk-tokens", "64", "--pairs", "2", "--no-skip-boilerplate"]
 NAMES = ["broken", "wrongtype", "extras", "dupes", "dupchunk", "noid", "clean"]
 
 

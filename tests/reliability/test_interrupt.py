@@ -131,7 +131,7 @@ def test_ctrl_c_during_generation_saves_finished_chunks(tmp_path: Path, signum: 
     log = RequestLog(tmp_path / "requests.jsonl")
     env = cli_env(QAFORGE_FAKE_DELAY="0.1", QAFORGE_FAKE_LOG=str(log.path))
     args = ["generate", str(pdfs), "-o", str(workdir), "--backend", "fake",
-            "--chunk-tokens", "48", "--concurrency", "2"]
+            "--chunk-tokens", "48", "--concurrency", "2", "--no-skip-boilerplate"]
     process = start(args, tmp_path, env)
     found, _ = read_until(process, r"^generate: (\d+) to do", timeout=60)
     total = int(found.group(1))

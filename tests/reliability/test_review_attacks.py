@@ -110,7 +110,8 @@ def test_many_clients_and_a_generate_run_write_one_file(workdir: Path, tmp_path:
 
     update_suggestions(path, reopen)
     generate = start_cli(["generate", str(tmp_path / "pdfs"), "-o", str(workdir), "--backend",
-                          "fake", "--chunk-tokens", "48", "--concurrency", "2"], cwd=tmp_path,
+                          "fake", "--chunk-tokens", "48", "--concurrency", "2",
+                          "--no-skip-boilerplate"], cwd=tmp_path,
                          env=cli_env(QAFORGE_FAKE_DELAY="0.6"), output=tmp_path / "gen.txt")
     reviewed: dict[str, tuple[str, str]] = {}  # pair id -> (status, answer) last written
     written: dict[str, list[str]] = {}  # chunk id -> questions people added while it waited

@@ -81,7 +81,7 @@ def test_rerun_sends_only_new_work(tmp_path: Path, ray_cluster: str) -> None:
     cluster together, and a person's reviewed pair survives the re-chunking."""
     pdfs = small_pdfs(tmp_path / "pdfs")
     workdir = tmp_path / "work"
-    settings = GenerateSettings(pairs_per_chunk=2, chunk_tokens=60)
+    settings = GenerateSettings(pairs_per_chunk=2, chunk_tokens=60, skip_boilerplate=False)
     with FakeOpenAIServer(owned_by="llamacpp") as server:
         llm = LLMSettings(backend="openai", base_url=server.url, concurrency=2)
         run_generate_ray(pdfs, workdir, llm=llm, settings=settings)
