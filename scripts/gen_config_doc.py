@@ -41,6 +41,10 @@ ENVIRONMENT = [
                          "matching `tesseract-ocr-*` packages must be installed); default "
                          "`eng`."),
     ("QAFORGE_ENGINE_LOG", "`1` shows llama.cpp's own log on stderr (silenced by default)."),
+    ("QAFORGE_EVALUATION_SHARD_ENTRIES", "entries per `evaluation/entries-*.jsonl` shard; a "
+                                         "refine run with more entries than this writes "
+                                         "`evaluation.json` as an index plus shards (default "
+                                         "10000)."),
     ("QAFORGE_FAKE_DELAY", "`--backend fake` only: seconds each reply takes (for tests)."),
     ("QAFORGE_FAKE_LOG", "`--backend fake` only: a file that gets one JSON line per request "
                          "(for tests)."),
