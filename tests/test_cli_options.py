@@ -67,6 +67,22 @@ def test_run_takes_every_flag_of_generate_and_refine() -> None:
     assert "no-correct" in run
 
 
+def test_run_applies_the_generate_flags_as_generate_does(tmp_path: Path) -> None:
+    """`run` once took --coverage and --no-skip-boilerplate and ignored them."""
+    from qaforge.cli.generate import generate_settings
+    from qaforge.cli.run import run_settings
+
+    args = [str(tmp_path), "-o", str(tmp_path / "work"), "--backend", "fake", "--pairs", "5",
+            "--chunk-tokens", "300", "--coverage", "0.7", "--no-skip-boilerplate",
+            "--language", "de", "--forms", "qa,yes_no", "--retry-failed", "--ocr"]
+    settings = []
+    for command, read in ((generate_command, generate_settings), (run_command, run_settings)):
+        with command.make_context(command.name, list(args)) as ctx:
+            settings.append(read(ctx.params).generate)
+    assert settings[0] == settings[1]
+    assert settings[1].coverage == 0.7 and settings[1].skip_boilerplate is False
+
+
 def test_shell_completion_as_the_readme_documents_it() -> None:
     readme = (SOURCE.parents[1] / "README.md").read_text(encoding="utf-8")
     assert 'eval "$(_QAFORGE_COMPLETE=bash_source qaforge)"' in readme

@@ -85,18 +85,23 @@ def generate_options(func: Any) -> Any:
     return func
 
 
+def generate_overrides(params: dict[str, Any]) -> dict[str, Any]:
+    """``[generate]`` settings from the flags of :func:`generate_options` (``generate`` and
+    ``run`` both take them, so both read them here)."""
+    return {"pairs_per_chunk": params.get("pairs"), "chunk_tokens": params.get("chunk_tokens"),
+            "password": params.get("password"), "ocr": params.get("ocr"),
+            "retry_failed": params.get("retry_failed"),
+            "skip_boilerplate": params.get("skip_boilerplate"),
+            "coverage": params.get("coverage"),
+            "language": params.get("language"), "forms": params.get("forms")}
+
+
 def generate_settings(params: dict[str, Any]) -> Settings:
     workdir: Path = params["workdir"]
     return settings_from(params, {
         "llm": llm_overrides(params),
         "runner": runner_overrides(params),
-        "generate": {"pairs_per_chunk": params.get("pairs"),
-                     "chunk_tokens": params.get("chunk_tokens"),
-                     "password": params.get("password"), "ocr": params.get("ocr"),
-                     "retry_failed": params.get("retry_failed"),
-                     "skip_boilerplate": params.get("skip_boilerplate"),
-                     "coverage": params.get("coverage"),
-                     "language": params.get("language"), "forms": params.get("forms")},
+        "generate": generate_overrides(params),
     }, search_dirs=(workdir,))
 
 

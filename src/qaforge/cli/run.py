@@ -24,6 +24,7 @@ from qaforge.cli.common import (
 from qaforge.cli.generate import (
     generate_json,
     generate_options,
+    generate_overrides,
     generate_with,
     print_generate_summary,
     require_pdfs,
@@ -61,11 +62,7 @@ def run_settings(params: dict[str, Any]) -> Settings:
         "llm": llm_overrides(params),
         "judge": judge_overrides(params),
         "runner": runner_overrides(params),
-        "generate": {"pairs_per_chunk": params.get("pairs"),
-                     "chunk_tokens": params.get("chunk_tokens"),
-                     "password": params.get("password"), "ocr": params.get("ocr"),
-                     "retry_failed": params.get("retry_failed"),
-                     "language": params.get("language"), "forms": params.get("forms")},
+        "generate": generate_overrides(params),
         "refine": refine_overrides(params),
     }, search_dirs=(workdir,))
 
