@@ -85,6 +85,12 @@ def test_quiz_then_eval_with_the_fake_backend(refined: Path) -> None:
     text = "".join(p.read_text(encoding="utf-8") for p in (root / "out").rglob("*.jsonl"))
     assert text and not any(item.question in text for item in items)
 
+    # nor when refine is pointed at the quiz's review copy by mistake
+    wrong = qaforge("refine", "work/quiz", "--backend", "fake", cwd=root)
+    assert wrong.returncode != 0 and "held out for `qaforge eval`" in wrong.stderr
+    held_out = work / "quiz" / "cleaned_finetune.jsonl"
+    assert not held_out.exists() or not held_out.read_text(encoding="utf-8").strip()
+
 
 def test_a_second_quiz_is_refused_and_replace_keeps_the_first(refined: Path,
                                                              tmp_path: Path) -> None:

@@ -65,6 +65,10 @@ class LoadResult:
         return [f.error for f in self.files if f.error]
 
 
+#: files written by these prompts are held out from training (the quiz's review copy)
+HELD_OUT_PROMPTS = ("quiz/",)
+
+
 def load_workdir(workdir: Path) -> LoadResult:
     """Read every ``output_json/*_suggestions.json``; raise when there is none at all.
 
@@ -94,6 +98,10 @@ def load_file(path: Path, workdir: Path) -> tuple[list[PairRecord], FileReport]:
     rel = _relative(path, workdir)
     try:
         loaded, shaped = _read(path)
+        if loaded.data.generator.prompt.startswith(HELD_OUT_PROMPTS):
+            return [], FileReport(rel, error=(
+                f"{path}: a quiz held out for `qaforge eval` (prompt "
+                f"{loaded.data.generator.prompt}), never training data; skipped"))
         report = FileReport(
             rel, document=loaded.data.source.file,
             chunk_states=dict(Counter(c.state for c in loaded.data.chunks)),
