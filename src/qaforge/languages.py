@@ -19,6 +19,7 @@ import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from qaforge.errors import ConfigError
@@ -92,6 +93,13 @@ def detect_language(text: str) -> str | None:
     code, probability = _model().classify(sample)
     code = str(code)
     return code if probability >= MIN_CONFIDENCE and code in LANGUAGE_NAMES else None
+
+
+@lru_cache(maxsize=256)
+def passage_language(text: str) -> str | None:
+    """:func:`detect_language`, remembered: one passage is asked about once per pair of its
+    chunk (grounding, evidence, sentence spans)."""
+    return detect_language(text)
 
 
 def detect_document_language(texts: Iterable[str]) -> str | None:

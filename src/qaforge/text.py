@@ -9,11 +9,10 @@ where a line break also ends one (a heading or a list item is no part of the nex
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 import sentencex
 
-from qaforge.languages import detect_language, sentence_language
+from qaforge.languages import detect_language, passage_language, sentence_language
 
 Span = tuple[int, int]
 
@@ -47,18 +46,12 @@ def split_sentences(text: str, language: str | None = None) -> list[str]:
     return out
 
 
-@lru_cache(maxsize=256)
-def _language(text: str) -> str | None:
-    # the same passage is split again and again (one highlight per pair of a chunk)
-    return detect_language(text)
-
-
 def sentence_spans(text: str, language: str | None = None) -> list[Span]:
     """``(start, end)`` of every sentence of ``text``, without the whitespace around it; a
     line break ends a sentence too."""
     spans: list[Span] = []
     offset = 0
-    for piece in split_sentences(text, language or _language(text) or "en"):
+    for piece in split_sentences(text, language or passage_language(text) or "en"):
         for line in _LINE.finditer(piece):
             stripped = line.group().strip()
             if stripped:

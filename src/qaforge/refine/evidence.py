@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from qaforge.languages import content_words, detect_language, stem
+from qaforge.languages import content_words, passage_language, stem
 from qaforge.refine.checks import normalise
 from qaforge.text import Span, sentence_spans
 
@@ -31,11 +31,6 @@ MIN_NEW_WORDS = 2
 COPIED_SHARE = 0.6
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\u0e00-\u0e7f]")
 _LEADERS = re.compile(r"(?:\s?\.){4,}")
-
-
-@lru_cache(maxsize=64)
-def _language(text: str) -> str | None:
-    return detect_language(text)
 
 
 def _terms(text: str, language: str | None) -> frozenset[str]:
@@ -50,7 +45,7 @@ def _terms(text: str, language: str | None) -> frozenset[str]:
 @lru_cache(maxsize=64)
 def _sentences(chunk_text: str) -> tuple[tuple[Span, frozenset[str]], ...]:
     # the same chunk is looked at once per pair: split and stem it once
-    language = _language(chunk_text)
+    language = passage_language(chunk_text)
     return tuple((span, _terms(chunk_text[span[0]:span[1]], language))
                  for span in sentence_spans(chunk_text, language))
 
@@ -58,7 +53,7 @@ def _sentences(chunk_text: str) -> tuple[tuple[Span, frozenset[str]], ...]:
 def evidence_spans(question: str, answer: str, chunk_text: str) -> list[Span]:
     """``(start, end)`` offsets in ``chunk_text`` of the sentences that support ``answer``,
     in text order; empty when no sentence shares enough of its words."""
-    language = _language(chunk_text)
+    language = passage_language(chunk_text)
     wanted = set(_terms(answer, language))
     if len(wanted) < 3:  # "Yes", "1990": the question says what the answer is about
         wanted |= _terms(question, language)

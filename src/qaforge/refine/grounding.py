@@ -9,11 +9,10 @@ low score is strong evidence of an answer the chunk does not support; the judge 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-from qaforge.languages import content_words, detect_language, stem
+from qaforge.languages import content_words, passage_language, stem
 from qaforge.refine.checks import normalise
 from qaforge.refine.evidence import evidence_spans
 from qaforge.refine.pair_record import Grounding, PairRecord
@@ -25,17 +24,12 @@ EVIDENCE_CHARS = 240
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\u0e00-\u0e7f]")
 
 
-@lru_cache(maxsize=256)
-def _language(chunk_text: str) -> str | None:
-    return detect_language(chunk_text)
-
-
 def grounding_of(answer: str, chunk_text: str, *, question: str | None = None) -> Grounding:
     """Grounding of ``answer`` in ``chunk_text`` (1.0 = copied verbatim, 0.0 = nothing found);
     with the pair's ``question``, also its evidence sentences (:mod:`.evidence`)."""
     chunk = normalise(chunk_text)
     # the chunk's language decides the sentence rules and the stopwords of both texts
-    language = _language(chunk_text)
+    language = passage_language(chunk_text)
     parts = [normalise(s) for s in sentences(answer, language)]
     parts = [s for s in parts if s]
     if not chunk or not parts:
