@@ -1,7 +1,8 @@
 """The one wire client: any OpenAI-compatible ``/v1/chat/completions`` server.
 
 vLLM, Ollama, llama.cpp's ``llama-server`` (and qaforge's embedded engine), LM Studio and
-OpenAI itself all go through :class:`OpenAIClient`. Server quirks live in
+OpenAI itself all go through :class:`OpenAIClient`. The wire protocol (request body,
+reply, usage) is :mod:`qaforge.llm.openai_wire`; server quirks live in
 :mod:`qaforge.llm.profiles`. Several base URLs spread requests over servers (least busy
 first, round-robin among equals). Failures that may pass (429, 5xx, timeouts, dropped
 connections, truncated or non-JSON bodies) are retried with exponential backoff and jitter,
@@ -13,8 +14,6 @@ honouring ``Retry-After``; the count lands in ``Completion.retries``.
 
 from __future__ import annotations
 
-import email.utils
-import json
 import os
 import random
 import threading
@@ -24,7 +23,6 @@ from collections.abc import Sequence
 from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -39,55 +37,24 @@ from qaforge.llm.base import (
     WorkerRecipe,
 )
 from qaforge.llm.catalogue import is_demo_model
+from qaforge.llm.openai_wire import (
+    Retryable,
+    first_model_id,
+    normalize_base_url,
+    parse_retry_after,
+    read_reply,
+    request_body,
+    server_root,
+)
 from qaforge.llm.profiles import GENERIC, ServerProfile, detect_profile, get_profile
 from qaforge.llm.transport import AbortableTransport
 
-_RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+# the wire helpers callers have always imported from here
+__all__ = ["MAX_RETRY_AFTER", "OpenAIClient", "from_settings", "normalize_base_url",
+           "parse_retry_after", "server_root"]
+
 _TOKEN_CACHE_SIZE = 4096
 MAX_RETRY_AFTER = 120.0
-
-
-class _Retryable(Exception):
-    """One failed attempt that may succeed if repeated."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-def normalize_base_url(url: str) -> str:
-    """``http://host:8080`` -> ``http://host:8080/v1``; a URL with a path is kept as given."""
-    url = url.strip().rstrip("/")
-    for suffix in ("/chat/completions", "/completions"):
-        if url.endswith(suffix):
-            url = url[: -len(suffix)]
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise BackendUnavailable(f"{url!r} is not an http(s) URL (e.g. http://localhost:8000/v1)")
-    if parts.path in ("", "/"):
-        url = urlunsplit((parts.scheme, parts.netloc, "/v1", "", ""))
-    return url
-
-
-def server_root(base_url: str) -> str:
-    """The URL without its trailing ``/v1`` (where llama.cpp and vLLM put ``/tokenize``)."""
-    return base_url[:-3] if base_url.endswith("/v1") else base_url
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 @dataclass
@@ -199,27 +166,10 @@ class OpenAIClient(LLMClient):
 
     # ------------------------------------------------------------------ requests
 
-    def _body(self, request: ChatRequest) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "messages": request.messages,
-            self.profile.max_tokens_field: reasoning.with_budget(request.max_tokens,
-                                                                 self.reasoning_tokens),
-            "temperature": request.temperature,
-        }
-        if self.model:
-            body["model"] = self.model
-        if request.seed is not None and self.profile.accepts_seed:
-            body["seed"] = request.seed
-        if request.schema is not None:
-            fmt = self.profile.response_format(request.schema, request.schema_name)
-            if fmt is not None:
-                body["response_format"] = fmt
-        body.update(self.profile.extra_body)
-        return body
-
     def _complete(self, request: ChatRequest, cancel: threading.Event | None) -> Completion:
         """One request, retrying what may pass."""
-        body = self._body(request)
+        body = request_body(request, self.profile, model=self.model,
+                            reasoning_tokens=self.reasoning_tokens)
         label = f" [{request.tag}]" if request.tag else ""
         last_error = ""
         for attempt in range(self.retries + 1):
@@ -231,7 +181,7 @@ class OpenAIClient(LLMClient):
             except LLMError:
                 ok = True  # the server answered; the request itself is bad
                 raise
-            except _Retryable as exc:
+            except Retryable as exc:
                 last_error = f"{endpoint.url}: {exc}"
                 if attempt < self.retries:
                     self._sleep(self._delay(attempt, exc.retry_after), cancel)
@@ -273,46 +223,12 @@ class OpenAIClient(LLMClient):
     def _attempt(self, base_url: str, body: dict[str, Any]) -> Completion:
         try:
             response = self._http.post(f"{base_url}/chat/completions", json=body)
-            raw = response.content  # reads the whole body: truncation raises here
+            response.read()  # the whole body: truncation raises here
         except httpx.TimeoutException as exc:
-            raise _Retryable(f"timed out ({type(exc).__name__})") from exc
+            raise Retryable(f"timed out ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
-            raise _Retryable(f"connection problem: {type(exc).__name__}: {exc}") from exc
-        status = response.status_code
-        if status in _RETRY_STATUS or status >= 500:
-            raise _Retryable(f"HTTP {status}: {_error_message(raw)}",
-                             parse_retry_after(response.headers.get("retry-after")))
-        if status >= 400:
-            raise LLMError(f"{base_url}: HTTP {status}: {_error_message(raw)}")
-        try:
-            data = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise _Retryable(f"response body is not JSON ({exc.msg if hasattr(exc, 'msg') else exc}"
-                             f"; {len(raw)} bytes: {raw[:80]!r})") from exc
-        return self._parse(data, base_url)
-
-    def _parse(self, data: Any, base_url: str) -> Completion:
-        try:
-            choice = data["choices"][0]
-            message = choice["message"]
-        except (KeyError, IndexError, TypeError) as exc:
-            raise _Retryable(f"response has no choices[0].message: {str(data)[:120]}") from exc
-        text = message.get("content")
-        if text is None:
-            refusal = message.get("refusal")
-            if refusal:
-                raise LLMError(f"{base_url}: the model refused: {refusal}")
-            text = ""
-        usage = data.get("usage") or {}
-        extra: dict[str, Any] = {"server": base_url}
-        if isinstance(data.get("timings"), dict):
-            extra["timings"] = data["timings"]
-        # vLLM and llama.cpp say reasoning_content; Ollama and newer vLLM say reasoning
-        thought = message.get("reasoning_content") or message.get("reasoning") or ""
-        return Completion(text=str(text), prompt_tokens=int(usage.get("prompt_tokens") or 0),
-                          completion_tokens=int(usage.get("completion_tokens") or 0),
-                          finish_reason=choice.get("finish_reason"), extra=extra,
-                          reasoning=thought if isinstance(thought, str) else "")
+            raise Retryable(f"connection problem: {type(exc).__name__}: {exc}") from exc
+        return read_reply(response, base_url)
 
     # ------------------------------------------------------------------ tokens & info
 
@@ -385,20 +301,6 @@ class OpenAIClient(LLMClient):
         self._http.close()
 
 
-def _error_message(raw: bytes) -> str:
-    """The server's own error text, short."""
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return raw[:200].decode("utf-8", "replace").strip() or "(empty body)"
-    if isinstance(data, dict):
-        err = data.get("error", data)
-        if isinstance(err, dict):
-            return str(err.get("message") or err)[:300]
-        return str(err)[:300]
-    return str(data)[:300]
-
-
 def _probe(client: OpenAIClient) -> Any:
     try:
         return client.list_models()
@@ -443,7 +345,7 @@ def from_settings(settings: LLMSettings) -> OpenAIClient:
             raise BackendUnavailable(str(exc.args[0])) from None
     else:
         profile = detect_profile(client.base_urls[0], models)
-    model = settings.model or _first_model_id(models)
+    model = settings.model or first_model_id(models)
     if profile.needs_model and not model:
         raise BackendUnavailable(f"{urls[0]} serves no model to default to; pass --model NAME")
     final = OpenAIClient(urls, profile=profile,
@@ -462,10 +364,3 @@ def _worker_client(base_urls: Sequence[str], *, backend: str, demo: bool,
     client.backend = backend
     client.is_demo_model = demo
     return client
-
-
-def _first_model_id(models: Any) -> str:
-    entries = models.get("data") if isinstance(models, dict) else None
-    if isinstance(entries, list) and entries and isinstance(entries[0], dict):
-        return str(entries[0].get("id") or "")
-    return ""
