@@ -79,7 +79,7 @@ def add_pairs(gen: GenerateQA, chunk: Chunk, result: Completion | LLMError) -> i
         index = len(chunk.suggestions)
         chunk.suggestions.append(Suggestion(
             id=model_pair_id(chunk.id, index, question, answer), question=question,
-            answer=answer, status="draft"))
+            answer=answer, status="draft", reasoning=gen.kept_reasoning(result)))
         added += 1
     return added
 

@@ -124,6 +124,7 @@ class _Read:
     pairs: list[FormPair]
     error: str | None
     raw: str | None
+    reasoning: str | None = None  # kept with the pairs (``--reasoning keep``)
 
 
 @dataclass(slots=True)
@@ -160,6 +161,8 @@ class GenerateQA:
         self._max_tokens_set = max_tokens
         self.temperature = client.sampling.temperature if temperature is None else temperature
         self.schema = qa_schema(pairs_per_chunk)
+        #: ``[llm] reasoning = "keep"``: a reply's reasoning goes with its pairs
+        self.keep_reasoning = client.sampling.keep_reasoning
 
     @property
     def prompt_overhead_tokens(self) -> int:
@@ -242,18 +245,23 @@ class GenerateQA:
             error, parsed_raw = f"unparseable model output: no {form} items found", None
         pairs = _unique(pairs, count)
         if pairs:
-            return _Read(pairs, None, parsed_raw)
+            return _Read(pairs, None, parsed_raw, self.kept_reasoning(result))
         error = result.reasoning_error or error
         if result.finish_reason == "length":
             error = f"{error} (reply hit the {self.token_limit(form, count)}-token limit)"
         return _Read([], error, result.raw)  # verbatim, reasoning included
+
+    def kept_reasoning(self, result: Completion) -> str | None:
+        """What goes in the ``reasoning`` of ``result``'s pairs: its reasoning with
+        ``--reasoning keep``, else (or when it had none) nothing."""
+        return (result.reasoning or None) if self.keep_reasoning else None
 
     def _finish(self, chunk: Chunk, reads: list[tuple[str, _Read]]) -> tuple[Chunk, bool]:
         """``chunk`` with the pairs of all its forms' replies; failed when none gave any
         (with every reason), else generated (a form that failed says so in ``error``)."""
         out = chunk.model_copy(deep=True)
         several = len(reads) > 1
-        pairs = [(form, pair) for form, read in reads for pair in read.pairs]
+        pairs = [(form, pair, read.reasoning) for form, read in reads for pair in read.pairs]
         errors = [f"{form}: {read.error}" if several else str(read.error)
                   for form, read in reads if not read.pairs]
         raws = [read.raw for _, read in reads if read.raw is not None]
@@ -264,8 +272,8 @@ class GenerateQA:
         out.suggestions = [
             Suggestion(id=model_pair_id(chunk.id, i, pair.question, pair.answer),
                        question=pair.question, answer=pair.answer, status="draft",
-                       form=form, turns=pair.turns)
-            for i, (form, pair) in enumerate(pairs)]
+                       form=form, turns=pair.turns, reasoning=reasoning)
+            for i, (form, pair, reasoning) in enumerate(pairs)]
         out.state, out.error = "generated", "; ".join(errors) or None
         out.raw = "\n\n".join(raws) if raws and not several else None
         return out, True

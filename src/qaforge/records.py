@@ -75,15 +75,19 @@ class Suggestion(BaseModel):
     #: conversation ({role, content} messages), whose first exchange is question/answer
     form: str = "qa"
     turns: list[dict[str, str]] | None = None
+    #: ``--reasoning keep``: what the model thought while drafting this pair's reply (the
+    #: same text for every pair of that reply); never part of the answer
+    reasoning: str | None = None
 
     @model_serializer(mode="wrap")
     def _plain_qa(self, handler: Wrap) -> dict[str, Any]:
-        # files of plain Q&A stay as they were before forms existed
+        # files of plain Q&A (and without kept reasoning) stay as they were before
         data: dict[str, Any] = handler(self)
         if data.get("form") == "qa":
             del data["form"]
-        if data.get("turns") is None:
-            data.pop("turns", None)
+        for optional in ("turns", "reasoning"):
+            if data.get(optional) is None:
+                data.pop(optional, None)
         return data
 
     @staticmethod

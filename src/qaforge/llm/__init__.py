@@ -56,9 +56,11 @@ def _factory(name: str) -> Factory:
 
 def make_client(settings: LLMSettings) -> LLMClient:
     """Build (and start, for the embedded engine) the backend ``settings`` names; its
-    requests use the settings' ``temperature`` and ``max_tokens`` (:class:`Sampling`)."""
+    requests use the settings' ``temperature`` and ``max_tokens`` (:class:`Sampling`), and
+    generate keeps reasoning with ``reasoning = "keep"``."""
     client = _factory(settings.backend)(settings)
-    client.sampling = Sampling(temperature=settings.temperature, max_tokens=settings.max_tokens)
+    client.sampling = Sampling(temperature=settings.temperature, max_tokens=settings.max_tokens,
+                               keep_reasoning=settings.reasoning == "keep")
     return client
 
 

@@ -55,11 +55,13 @@ class ChatRequest:
 
 @dataclass(frozen=True, slots=True)
 class Sampling:
-    """``[llm] temperature`` and ``max_tokens``, as every stage's requests use them."""
+    """``[llm] temperature`` and ``max_tokens``, as every stage's requests use them, and
+    ``reasoning`` (``keep_reasoning``: generate stores a reply's reasoning with its pairs)."""
 
     temperature: float = 0.0
     #: 0: each stage asks for its own reply budget; otherwise that budget is capped here
     max_tokens: int = 0
+    keep_reasoning: bool = False
 
     def budget(self, own: int) -> int:
         """A stage's reply budget ``own``, capped by :attr:`max_tokens` when set."""
