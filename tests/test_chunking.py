@@ -17,9 +17,9 @@ from qaforge.chunking import (
     MIN_BUDGET,
     chunk_document,
     default_chunk_budget,
-    split_sentences,
 )
 from qaforge.records import Chunk, Document, Element
+from qaforge.text import split_sentences
 
 TokenCounter = Callable[[str], int]
 _TOKEN = re.compile(r"\w+|[^\w\s]")

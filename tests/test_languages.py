@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qaforge.chunking import chunk_document, split_sentences
+from qaforge.chunking import chunk_document
 from qaforge.errors import ConfigError
 from qaforge.extract import extract_pdf
 from qaforge.languages import (
@@ -19,6 +19,7 @@ from qaforge.languages import (
 )
 from qaforge.refine.checks import form_issues, normalise
 from qaforge.refine.grounding import grounding_of
+from qaforge.text import split_sentences
 
 CORPUS = {"en": "elsevier-jhydrol-2005.pdf", "de": "GeoTopo-komprimiert.pdf",
           "ko": "korean-insurance-report-4p.pdf"}
