@@ -242,7 +242,8 @@ class _Walk:
                 record = PairRecord(**base, pair_id=current.id, status=current.status,
                                     question=current.question, answer=current.answer,
                                     location=place, form=current.form,
-                                    turns=current.turns or [])
+                                    turns=current.turns or [],
+                                    reasoning=current.reasoning or "")
                 if current.status == "rejected":
                     record.decision, record.reason = "rejected", "rejected by a person in review"
                 out.append(record)

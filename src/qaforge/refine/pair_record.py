@@ -112,6 +112,8 @@ class PairRecord(BaseModel):
     #: the question form (:mod:`qaforge.forms`) and a multi_turn pair's conversation
     form: str = "qa"
     turns: list[dict[str, str]] = Field(default_factory=list)
+    #: the generating model's reasoning kept with the pair (``--reasoning keep``)
+    reasoning: str = ""
     grounding: Grounding | None = None
     issues: list[Issue] = Field(default_factory=list)
     duplicate_of: str | None = None
@@ -147,3 +149,11 @@ class PairRecord(BaseModel):
         if self.decision == "corrected" and self.correction is not None:
             return self.correction.answer
         return self.answer
+
+    @property
+    def final_reasoning(self) -> str:
+        """The kept reasoning, while it still led to the pair as it stands: a pair that
+        refine corrected or a person edited has none (it no longer matches the answer)."""
+        if self.decision == "corrected" or self.status == "edited":
+            return ""
+        return self.reasoning

@@ -107,6 +107,9 @@ def dataset_row(record: PairRecord, system_prompt: str = "") -> dict[str, Any]:
     # a conversation's later turns follow its (possibly corrected) first exchange
     messages += [{"role": t.get("role", ""), "content": t.get("content", "").strip()}
                  for t in record.turns[2:]]
+    if record.final_reasoning.strip():  # beside the answer, never in it (chat templates' name)
+        last = next(m for m in reversed(messages) if m["role"] == "assistant")
+        last["reasoning_content"] = record.final_reasoning.strip()
     if system_prompt.strip():
         messages.insert(0, {"role": "system", "content": system_prompt.strip()})
     # provenance beside `messages` (trainers read only that), so a row joins evaluation.json
