@@ -33,6 +33,7 @@ class CardInfo:
     languages: list[str] = field(default_factory=list)
     documents: list[dict[str, Any]] = field(default_factory=list)  # suggestions' "source"
     trainer_files: list[str] = field(default_factory=list)
+    reasoning_rows: int = 0  # rows with the generating model's kept reasoning
 
 
 def _cell(value: Any) -> str:
@@ -78,6 +79,16 @@ PROVENANCE_NOTE = (
     "only their own columns, and `(source_file, id)` joins a row to its entry in "
     "`evaluation.json` and to the review app.")
 
+_CHAT_REASONING = ("the generating model's reasoning (`--reasoning keep`) as the assistant "
+                   "message's `reasoning_content`, beside its `content`: chat templates of "
+                   "reasoning models (Qwen3) render it as the turn's thinking, others ignore it")
+REASONING_NOTE = {
+    "messages": _CHAT_REASONING, "prompt-completion": _CHAT_REASONING,
+    **dict.fromkeys(("alpaca", "sharegpt"), (
+        "the generating model's reasoning (`--reasoning keep`) behind the final answer in "
+        "a `reasoning_content` column, never inside the answer")),
+}
+
 
 def _yaml_header(info: CardInfo) -> list[str]:
     data_files = "\n".join(f"  - split: {split}\n    path: {name}"
@@ -116,7 +127,9 @@ def dataset_card(info: CardInfo, evaluation: Any) -> str:
              f"- rows: {total} ({counts}{split_note})",
              f"- system prompt: {'yes' if info.has_system else 'none'}",
              f"- license: {_cell(info.license) if info.license else 'not stated'}",
-             f"- provenance: {PROVENANCE_NOTE}", ""]
+             f"- provenance: {PROVENANCE_NOTE}",
+             *([f"- reasoning: {info.reasoning_rows} rows carry {REASONING_NOTE[info.fmt]}"]
+               if info.reasoning_rows else []), ""]
     lines += _documents_section(info.documents)
     lines += _sources_section(summary)
     lines += _models_section(summary, evaluation)

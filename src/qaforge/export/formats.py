@@ -3,6 +3,12 @@
 Every exported row keeps its provenance (``id``, ``source_file``, ``document``, ``pages``,
 ``chunk_id``, ``label``, ``decision``) as columns beside the conversation: trainers read
 only their own columns, and the row joins ``evaluation.json`` on ``(source_file, id)``.
+
+Reasoning kept with ``--reasoning keep`` is never part of an answer: in the chat formats
+(``messages``, ``prompt-completion``) it is the assistant message's ``reasoning_content``,
+the name reasoning models' chat templates read (Qwen3's renders it as the turn's
+``<think>`` block) and their servers return; in ``alpaca`` and ``sharegpt`` it is a
+``reasoning_content`` column beside the row, for the final answer.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ ExportFormat = Literal["messages", "prompt-completion", "alpaca", "sharegpt"]
 FORMATS: tuple[ExportFormat, ...] = ("messages", "prompt-completion", "alpaca", "sharegpt")
 #: provenance columns written by ``qaforge refine``, carried into every exported row
 PROVENANCE = ("id", "source_file", "document", "pages", "chunk_id", "label", "decision")
+#: an assistant message's reasoning, beside its ``content`` (see the module docstring)
+REASONING = "reasoning_content"
 
 
 @dataclass(slots=True)
@@ -28,6 +36,8 @@ class Conversation:
     system: str = ""
     turns: list[tuple[str, str]] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
+    #: turn index -> the reasoning behind that turn's answer (only turns that have one)
+    reasoning: dict[int, str] = field(default_factory=dict)
 
     @property
     def group(self) -> tuple[str, str]:
@@ -87,15 +97,29 @@ def conversation_of(row: Any) -> Conversation:
         raise ExportError(f"roles must alternate user/assistant, found {roles}")
     conversation.turns = [(messages[i]["content"], messages[i + 1]["content"])
                           for i in range(0, len(messages), 2)]
+    for turn, answer in enumerate(messages[1::2]):
+        thought = answer.get(REASONING)
+        if thought is not None and not isinstance(thought, str):
+            raise ExportError(f"'{REASONING}' must be a string")
+        if thought:
+            conversation.reasoning[turn] = thought
     return conversation
 
 
 def _chat(conv: Conversation) -> list[dict[str, str]]:
     messages = [{"role": "system", "content": conv.system}] if conv.system else []
-    for user, assistant in conv.turns:
-        messages += [{"role": "user", "content": user},
-                     {"role": "assistant", "content": assistant}]
+    for turn, (user, assistant) in enumerate(conv.turns):
+        answer = {"role": "assistant", "content": assistant}
+        if turn in conv.reasoning:
+            answer[REASONING] = conv.reasoning[turn]
+        messages += [{"role": "user", "content": user}, answer]
     return messages
+
+
+def _final_reasoning(conv: Conversation, row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with the final answer's reasoning as a column, when it has one."""
+    thought = conv.reasoning.get(len(conv.turns) - 1)
+    return {**row, REASONING: thought} if thought else row
 
 
 def to_messages(conv: Conversation) -> dict[str, Any]:
@@ -115,7 +139,7 @@ def to_alpaca(conv: Conversation) -> dict[str, Any]:
         row["system"] = conv.system
     if len(conv.turns) > 1:
         row["history"] = [list(turn) for turn in conv.turns[:-1]]
-    return row
+    return _final_reasoning(conv, row)
 
 
 def to_sharegpt(conv: Conversation) -> dict[str, Any]:
@@ -125,7 +149,7 @@ def to_sharegpt(conv: Conversation) -> dict[str, Any]:
     row: dict[str, Any] = {"conversations": turns}
     if conv.system:
         row["system"] = conv.system
-    return row
+    return _final_reasoning(conv, row)
 
 
 CONVERTERS = {"messages": to_messages, "prompt-completion": to_prompt_completion,

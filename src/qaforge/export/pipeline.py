@@ -97,7 +97,7 @@ def export_dataset(workdir: Path, *, fmt: ExportFormat = "messages",
                     pretty_name=pretty_name.strip() or default_name(documents),
                     languages=sorted({str(d["language"]) for d in documents
                                       if d.get("language")}),
-                    documents=documents,
+                    documents=documents, reasoning_rows=survey.reasoning_rows,
                     trainer_files=[n for n, text in configs.items() if text is not None])
     texts[CARD_NAME] = dataset_card(info, evaluation)
     with new_folder(output) as fresh:
@@ -115,6 +115,7 @@ class _Survey:
 
     rows: int = 0
     has_system: bool = False
+    reasoning_rows: int = 0
     groups: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -124,6 +125,7 @@ def _survey(dataset: Path) -> _Survey:
     for conversation in iter_dataset(dataset):
         survey.rows += 1
         survey.has_system = survey.has_system or bool(conversation.system)
+        survey.reasoning_rows += bool(conversation.reasoning)
         group = conversation.group
         survey.groups.append(shared.setdefault(group, group))
     return survey
