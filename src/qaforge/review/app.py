@@ -37,6 +37,8 @@ ASSETS = {
     "keys.js": "text/javascript; charset=utf-8",
     "judge.js": "text/javascript; charset=utf-8",
     "render.js": "text/javascript; charset=utf-8",
+    "state.js": "text/javascript; charset=utf-8",
+    "writes.js": "text/javascript; charset=utf-8",
     "app.css": "text/css; charset=utf-8",
     "favicon.svg": "image/svg+xml",
 }

@@ -1,236 +1,13 @@
-// qaforge review: state, server calls, actions and keyboard. Rendering is in render.js.
-import { api, docPath } from "./api.js";
+// qaforge review: actions, keyboard and start-up. State is in state.js, saving in writes.js,
+// rendering in render.js.
 import { $, toast } from "./dom.js";
 import { bindKeys, toggleHelp } from "./keys.js";
 import { renderAll, renderCounter, renderSidebar, setSaveState } from "./render.js";
-
-const UNDO_LIMIT = 200;
-
-const state = {
-  docs: [], // summaries from /api/docs
-  workdir: "",
-  cache: new Map(), // doc id -> document view (with chunk_list and revision)
-  generation: new Map(), // doc id -> times reloaded from disk; a write from an older one is dropped
-  filter: { status: "", doc: "", q: "", flagged: false },
-  queue: [], // stops: {doc, chunk, index, pairs, drafts}
-  truncated: false,
-  pos: 0,
-  pairIdx: 0,
-  wantPair: null,
-  editing: null, // {doc, chunk, pairId (null: new pair), question, answer, node}
-  undo: [],
-  inFlight: 0,
-  writes: Promise.resolve(),
-};
-
-const generationOf = (id) => state.generation.get(id) || 0;
-
-// ---- reading -------------------------------------------------------------------------
-
-async function loadDocs() {
-  const data = await api("GET", "/api/docs");
-  state.docs = data.documents;
-  state.workdir = data.workdir;
-}
-
-async function getDoc(id, force = false) {
-  if (!force && state.cache.has(id)) return state.cache.get(id);
-  const doc = await api("GET", docPath(id));
-  state.cache.set(id, doc);
-  return doc;
-}
-
-function chunkOf(item) {
-  const doc = state.cache.get(item.doc);
-  if (!doc) return null;
-  const byIndex = doc.chunk_list[item.index];
-  return byIndex && byIndex.id === item.chunk ? byIndex : doc.chunk_list.find((c) => c.id === item.chunk) || null;
-}
-
-function navigable(item, chunk) {
-  if (!chunk || chunk.kind === "text") return [];
-  const all = chunk.pairs.map((_, i) => i);
-  if (!state.filter.status && !state.filter.q && !state.filter.flagged) return all;
-  const ids = new Set(item.pairs);
-  return all.filter((i) => ids.has(chunk.pairs[i].id));
-}
-
-const currentItem = () => state.queue[state.pos] || null;
-function currentChunk() {
-  const item = currentItem();
-  return item ? chunkOf(item) : null;
-}
-function currentPair() {
-  const chunk = currentChunk();
-  return chunk && chunk.kind !== "text" ? chunk.pairs[state.pairIdx] || null : null;
-}
-
-/** Where the cursor is: {doc, chunk, pair} (pair may be undefined). */
-function here() {
-  const item = currentItem();
-  return item ? { doc: item.doc, chunk: item.chunk, pair: (currentPair() || {}).id } : null;
-}
-
-async function refreshQueue({ keepPlace = false, toDraft = false, place = here() } = {}) {
-  const params = new URLSearchParams();
-  for (const [key, value] of [["status", state.filter.status], ["doc", state.filter.doc], ["q", state.filter.q]]) {
-    if (value) params.set(key, value);
-  }
-  if (state.filter.flagged) params.set("flagged", "true");
-  const data = await api("GET", `/api/queue?${params}`);
-  state.queue = data.items;
-  state.truncated = data.truncated;
-  state.pos = 0;
-  state.pairIdx = -1;
-  const at = keepPlace && place ? state.queue.findIndex((i) => i.doc === place.doc && i.chunk === place.chunk) : -1;
-  if (at >= 0) {
-    state.pos = at;
-    state.wantPair = place.pair || null;
-  } else if (toDraft || keepPlace) {
-    state.pos = Math.max(0, state.queue.findIndex((i) => i.drafts > 0));
-  }
-  await show();
-}
-
-async function show() {
-  const item = currentItem();
-  if (item && !state.cache.has(item.doc)) {
-    try {
-      await getDoc(item.doc);
-    } catch (error) {
-      await failed(error);
-      return;
-    }
-  }
-  const chunk = currentChunk();
-  const nav = navigable(item, chunk);
-  if (state.wantPair && chunk && chunk.kind !== "text") {
-    const found = chunk.pairs.findIndex((p) => p.id === state.wantPair);
-    if (found >= 0) state.pairIdx = found;
-  }
-  state.wantPair = null;
-  if (state.pairIdx === -1) state.pairIdx = nav.length ? nav[0] : 0;
-  if (state.pairIdx === Infinity) state.pairIdx = nav.length ? nav[nav.length - 1] : 0;
-  const count = chunk && chunk.kind !== "text" ? chunk.pairs.length : 0;
-  state.pairIdx = Math.max(0, Math.min(state.pairIdx, count - 1));
-  render();
-}
-
-function render() {
-  renderAll(state, actions);
-}
-
-// ---- writing -------------------------------------------------------------------------
-
-function snapshot(chunk) {
-  if (chunk.kind === "text") return chunk.suggestions_text;
-  return chunk.pairs.map(({ support, ...pair }) => pair);
-}
-
-/**
- * Queue one change. Writes go one at a time, each on the revision the previous one left,
- * and are dropped if the file was reloaded from disk after the key was pressed.
- */
-function write(docId, chunkId, makeOp, { label = "change", undoable = true, onDone, onStale } = {}) {
-  const generation = generationOf(docId);
-  const entry = undoable ? { doc: docId, chunk: chunkId, label, before: null, pair: (currentPair() || {}).id } : null;
-  if (entry) {
-    state.undo.push(entry);
-    if (state.undo.length > UNDO_LIMIT) state.undo.shift();
-  }
-  const run = async () => {
-    const doc = state.cache.get(docId);
-    const op = typeof makeOp === "function" ? makeOp() : makeOp;
-    if (!doc || !op || generationOf(docId) !== generation) {
-      if (entry) dropEntry(entry);
-      return;
-    }
-    const chunk = doc.chunk_list.find((c) => c.id === chunkId);
-    if (entry && chunk) entry.before = snapshot(chunk);
-    setSaveState("saving", "Saving…");
-    try {
-      const result = await api("POST", `${docPath(docId)}/ops`, { revision: doc.revision, op: { ...op, chunk: chunkId } });
-      applyResult(docId, result);
-      setSaveState("saved", "All changes saved");
-      if (onDone) onDone(result);
-    } catch (error) {
-      if (entry) dropEntry(entry);
-      await writeFailed(error, { doc: docId, chunk: chunkId, pair: op.pair }, onStale);
-    }
-  };
-  state.inFlight += 1;
-  document.body.dataset.busy = "1";
-  const done = state.writes.then(run).finally(() => {
-    state.inFlight -= 1;
-    if (!state.inFlight) document.body.dataset.busy = "0";
-  });
-  state.writes = done.catch(() => {});
-  return done;
-}
-
-function dropEntry(entry) {
-  entry.dead = true;
-  const at = state.undo.indexOf(entry);
-  if (at >= 0) state.undo.splice(at, 1);
-}
-
-function applyResult(docId, result) {
-  const doc = state.cache.get(docId);
-  if (!doc) return; // dropped by a reload meanwhile: the next read shows the file as it is
-  doc.revision = result.revision;
-  doc.chunk_list[result.chunk.index] = result.chunk;
-  Object.assign(doc, result.summary);
-  const at = state.docs.findIndex((d) => d.id === docId);
-  if (at >= 0) state.docs[at] = result.summary;
-  for (const item of state.queue) {
-    if (item.doc === docId && item.chunk === result.chunk.id) {
-      item.drafts = result.chunk.pairs.filter((p) => p.status === "draft").length;
-    }
-  }
-  const pairs = result.chunk.pairs;
-  const chunk = currentChunk();
-  if (chunk && chunk.id === result.chunk.id) state.pairIdx = Math.min(state.pairIdx, Math.max(pairs.length - 1, 0));
-  render();
-}
-
-async function writeFailed(error, target, onStale) {
-  const docId = target.doc;
-  if (error.status === 409 && error.body.kind === "stale") {
-    setSaveState("error", "Changed on disk: reloaded");
-    toast(error.message, "warn");
-    await reloadFromDisk([docId], target); // back to the pair whose change was refused
-    if (onStale) onStale();
-    return;
-  }
-  setSaveState("error", "Not saved");
-  toast(error.message, "error");
-  // a file that broke or became read-only since it was read: show it as it is now, and why
-  if ((error.status === 422 && error.body.kind === "malformed")
-    || (error.status === 409 && error.body.kind === "read_only")) await reloadFromDisk([docId]);
-}
-
-async function failed(error) {
-  toast(error.message, "error");
-  if (error.body && (error.body.kind === "malformed" || error.body.kind === "not_found")) {
-    await loadDocs().catch(() => {});
-  }
-  render();
-}
-
-/** Forget what we knew of these files (and their undo history) and show them as on disk. */
-async function reloadFromDisk(ids, place = here()) {
-  for (const id of ids) {
-    state.cache.delete(id);
-    state.generation.set(id, generationOf(id) + 1);
-    state.undo = state.undo.filter((entry) => entry.doc !== id);
-  }
-  try {
-    await loadDocs();
-    await refreshQueue({ keepPlace: true, place });
-  } catch (error) {
-    await failed(error);
-  }
-}
+import {
+  chunkOf, currentChunk, currentItem, currentPair, failed, getDoc, here, loadDocs, navigable, onRender,
+  refreshQueue, reloadFromDisk, render, show, state,
+} from "./state.js";
+import { undo, write } from "./writes.js";
 
 // ---- actions -------------------------------------------------------------------------
 
@@ -384,26 +161,6 @@ function convertText() {
   write(item.doc, item.chunk, { op: "convert" }, { label: "convert" });
 }
 
-function undo() {
-  const entry = state.undo.pop();
-  if (!entry) {
-    toast("Nothing to undo.");
-    return;
-  }
-  write(entry.doc, entry.chunk, () => (entry.dead || entry.before === null ? null : { op: "restore", suggestions: entry.before }), {
-    undoable: false,
-    onDone: () => {
-      const at = state.queue.findIndex((i) => i.doc === entry.doc && i.chunk === entry.chunk);
-      if (at >= 0) {
-        state.pos = at;
-        state.wantPair = entry.pair || null;
-        show();
-      }
-      toast(`Undone: ${entry.label}.`);
-    },
-  });
-}
-
 function setStatusFilter(status) {
   state.filter.status = status;
   refreshQueue({ keepPlace: true }).catch(failed);
@@ -466,6 +223,8 @@ const actions = {
   chunkOf, navigable, select, accept: () => setStatus("accepted", true), reject: () => setStatus("rejected", true),
   startEdit, saveEdit, cancelEdit, deletePair, convertText, setDocFilter, reloadAll,
 };
+
+onRender(() => renderAll(state, actions));
 
 // ---- keyboard ------------------------------------------------------------------------
 
