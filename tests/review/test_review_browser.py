@@ -330,3 +330,18 @@ def test_judge_verdicts_and_the_flagged_filter(judged_page: Any) -> None:
     page.wait_for_selector("#flagged-filter:not(.active)")
     page.wait_for_function("document.querySelector('#queue-pos').textContent.startsWith('1 / 3')")
 
+
+
+def test_kept_reasoning_shows_read_only_and_inert(page: Any, manual: Path) -> None:
+    thought = f"Ask about the flow rate. {XSS_SCRIPT}{XSS_IMG}"
+    data = on_disk(manual)
+    data["chunks"][0]["suggestions"][0]["reasoning"] = thought  # --reasoning keep
+    manual.write_text(json.dumps(data), encoding="utf-8")
+    page.reload()
+    page.wait_for_selector("body[data-ready='1'] .card.current details.reasoning")
+    assert page.locator("details.reasoning").count() == 1  # only the pair that has one
+    page.click(".card.current details.reasoning summary")
+    assert page.inner_text(".card.current details.reasoning pre") == thought
+    assert thought not in page.inner_text(".card.current .a")
+    assert page.evaluate("document.querySelectorAll('main img, main script').length") == 0
+    assert page.evaluate("window.__xss") is None

@@ -174,6 +174,15 @@ function laterTurns(turns) {
       el("span", { class: "role" }, turn.role === "user" ? "User: " : "Assistant: "), String(turn.content || ""))));
 }
 
+// the model's reasoning kept with the pair (--reasoning keep): read-only, never the answer
+function reasoningBlock(reasoning) {
+  if (typeof reasoning !== "string" || !reasoning) return null;
+  // a click on the card selects (and re-renders) it, which would close this again
+  return el("details", { class: "reasoning", onclick: (event) => event.stopPropagation() },
+    el("summary", null, "Model reasoning (not part of the answer)"),
+    el("pre", { class: "raw" }, reasoning));
+}
+
 function editorCard(state, actions, number) {
   const editing = state.editing;
   const question = el("textarea", { class: "q-edit", id: "edit-question", rows: 2, "aria-label": "Question",
@@ -210,7 +219,7 @@ function pairCard(state, actions, chunk, pair, index, navigable) {
   },
   el("div", { class: "top" }, el("span", { class: "num" }, `Pair ${index + 1} of ${chunk.pairs.length}`),
     formBadge(pair.form), statusBadge(pair.status)),
-  question, answer, laterTurns(pair.turns),
+  question, answer, laterTurns(pair.turns), reasoningBlock(pair.reasoning),
   judgeBlock(chunk.judge ? chunk.judge[pair.id] : null),
   pair.support.length ? null : el("div", { class: "no-support" }, "Answer not found in the chunk text: check it is grounded."),
   current ? el("div", { class: "actions" },
