@@ -14,6 +14,7 @@ from qaforge.llm import make_client
 from qaforge.llm.base import ChatRequest, Completion, Sampling
 from qaforge.llm.fake import FakeBackend, Reply, echo_pairs, thinking
 from qaforge.records import Chunk, GeneratorInfo, Source, Suggestion, SuggestionsFile
+from qaforge.runners.stages import ClientSpec
 from qaforge.suggestions import load_suggestions, serialize, write_suggestions
 
 TEXT = ("Water boils at 100 degrees Celsius at sea level. At the top of Mount Everest it "
@@ -111,6 +112,9 @@ def test_the_setting_reaches_generate_through_make_client() -> None:
     assert isinstance(client, FakeBackend)
     client._script = thinking(echo_pairs, THOUGHT)
     assert {p.reasoning for p in generate(client).suggestions} == {THOUGHT}
+    # a cluster worker's client, rebuilt from the settings, keeps it too
+    settings = LLMSettings(backend="fake", reasoning="keep")
+    assert ClientSpec.of(client, settings).build().sampling.keep_reasoning
 
 
 def test_files_without_reasoning_load_as_before_and_reasoning_round_trips(

@@ -171,5 +171,7 @@ def test_generate_cli_with_a_thinking_model_and_the_reasoning_flag(tmp_path: Pat
         assert not any("DRAFT" in q + a for q, a in pairs), mode  # never inside a pair
         if mode == "strip":
             assert "DRAFT" not in json.dumps(data.model_dump())
+        else:  # beside each pair, as its own field
+            assert {s.reasoning for c in data.chunks for s in c.suggestions} == {DRAFT}
     settings = load_settings(overrides={"llm": {"reasoning": "keep"}})
     assert settings.llm.reasoning == "keep" and LLMSettings().reasoning == "strip"
