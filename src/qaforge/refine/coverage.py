@@ -12,7 +12,7 @@ and the dataset rows per page; ``evaluation.json`` carries it as
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,19 +64,26 @@ def document_names(files: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 
 class CoverageLedger:
-    """Informative sentences per file and chunk, and which of them kept pairs cover."""
+    """Informative sentences per file and chunk, and which of them kept pairs cover.
 
-    def __init__(self, files: dict[str, FileSentences]) -> None:
+    ``files`` may read each entry on demand (a mapping over a store): an entry is held
+    from its file's first dataset row until :meth:`close` (or the report), so going
+    through the records file by file holds one file's sentences at a time.
+    """
+
+    def __init__(self, files: Mapping[str, FileSentences]) -> None:
         #: suggestions file (relative path) -> its sentences
         self.files = files
         self.rows: Counter[str] = Counter()
+        self._open: dict[str, FileSentences] = {}
+        self._done: dict[str, dict[str, Any]] = {}
 
     def add(self, record: PairRecord) -> None:
         """Count ``record`` when it reached the dataset."""
         if record.decision not in IN_DATASET:
             return
         self.rows[record.source_file] += 1
-        entry = self.files.get(record.source_file)
+        entry = self._entry(record.source_file)
         chunk = entry.chunks.get(record.chunk_id) if entry is not None else None
         if chunk is not None:
             chunk.cover(final_evidence(record))
@@ -86,24 +93,46 @@ class CoverageLedger:
             self.add(record)
         return self
 
+    def close(self, path: str) -> None:
+        """Every row of file ``path`` is counted: keep its figures, drop its sentences."""
+        entry = self._entry(path)
+        if entry is not None and path not in self._done:
+            self._done[path] = self._figures(path, entry)
+        self._open.pop(path, None)
+
+    def _entry(self, path: str) -> FileSentences | None:
+        entry = self._open.get(path)
+        if entry is None and path not in self._done:
+            entry = self.files.get(path)
+            if entry is not None:
+                self._open[path] = entry
+        return entry
+
+    def _figures(self, path: str, entry: FileSentences) -> dict[str, Any]:
+        sentences = sum(len(c.sentences) for c in entry.chunks.values())
+        covered = sum(len(c.covered) for c in entry.chunks.values())
+        rows = self.rows[path]
+        return {
+            "file": path, "pages": entry.pages, "informative_sentences": sentences,
+            "covered_sentences": covered, "coverage": share(covered, sentences),
+            "chunks_uncovered": sum(1 for c in entry.chunks.values()
+                                    if c.sentences and not c.covered),
+            "chunks_skipped": entry.skipped, "dataset_rows": rows,
+            "pairs_per_page": share(rows, entry.pages)}
+
     def report(self, names: dict[str, str]) -> dict[str, Any]:
         """Per document (``names``: file path -> the name to report it under) and overall."""
         documents: dict[str, Any] = {}
         totals: Counter[str] = Counter()
         skipped_all: Counter[str] = Counter()
-        for path, entry in self.files.items():
-            sentences = sum(len(c.sentences) for c in entry.chunks.values())
-            covered = sum(len(c.covered) for c in entry.chunks.values())
-            rows = self.rows[path]
-            documents[names.get(path, path)] = {
-                "file": path, "pages": entry.pages, "informative_sentences": sentences,
-                "covered_sentences": covered, "coverage": share(covered, sentences),
-                "chunks_uncovered": sum(1 for c in entry.chunks.values()
-                                        if c.sentences and not c.covered),
-                "chunks_skipped": entry.skipped, "dataset_rows": rows,
-                "pairs_per_page": share(rows, entry.pages)}
-            totals.update(sentences=sentences, covered=covered, rows=rows, pages=entry.pages)
-            skipped_all.update(entry.skipped)
+        for path in self.files:
+            self.close(path)
+            figures = self._done[path]
+            documents[names.get(path, path)] = figures
+            totals.update(sentences=figures["informative_sentences"],
+                          covered=figures["covered_sentences"], rows=figures["dataset_rows"],
+                          pages=figures["pages"])
+            skipped_all.update(figures["chunks_skipped"])
         return {
             "means": "share of each document's informative sentences (4+ content words) that "
                      "the evidence of at least one dataset pair touches",

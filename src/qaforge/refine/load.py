@@ -75,18 +75,25 @@ def load_workdir(workdir: Path) -> LoadResult:
     Files that resolve outside the work dir (symlinks) are refused unread: each is an error
     line in the result, like a file that does not parse.
     """
+    refused, paths = list_workdir(workdir)
+    result = LoadResult(files=refused)
+    for path in paths:
+        records, report = load_file(path, workdir)
+        result.records.extend(records)
+        result.files.append(report)
+    return result
+
+
+def list_workdir(workdir: Path) -> tuple[list[FileReport], list[Path]]:
+    """The suggestions files to read (for :func:`load_file`, one at a time), after the
+    reports of those refused unread; raise when there is none at all."""
     listing = safe_listing(workdir, suggestions_dir(workdir), iter_suggestion_files(workdir))
     if not listing.files and not listing.refused:
         raise FileNotFoundError(
             f"{workdir / 'output_json'}: no *_suggestions.json files (run `qaforge generate` "
             "first)")
-    result = LoadResult(files=[FileReport(_relative(path, workdir), error=line)
-                               for path, line in listing.refused])
-    for path in listing.files:
-        records, report = load_file(path, workdir)
-        result.records.extend(records)
-        result.files.append(report)
-    return result
+    return ([FileReport(_relative(path, workdir), error=line) for path, line in listing.refused],
+            list(listing.files))
 
 
 def load_file(path: Path, workdir: Path) -> tuple[list[PairRecord], FileReport]:

@@ -105,11 +105,11 @@ class NearIndex:
     def question(self, question: str) -> int | None:
         """The item added with this (normalised) question, if any."""
         row = self.db.execute("SELECT item FROM question WHERE hash = ?",
-                              (_hash(question),)).fetchone()
+                              (key_of(question),)).fetchone()
         return None if row is None else int(row[0])
 
     def add_question(self, item: int, question: str) -> None:
-        self.db.execute("INSERT OR IGNORE INTO question VALUES (?, ?)", (_hash(question), item))
+        self.db.execute("INSERT OR IGNORE INTO question VALUES (?, ?)", (key_of(question), item))
 
     def close(self) -> None:
         self.db.close()
@@ -122,7 +122,8 @@ class NearIndex:
         self.close()
 
 
-def _hash(text: str) -> int:
+def key_of(text: str) -> int:
+    """A 64-bit key of ``text`` (signed, as SQLite stores it)."""
     # 8 bytes: two different questions collide once in ~10^19 pairs
     digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)

@@ -1,8 +1,12 @@
-"""The refine driver: runs the steps in order over one list of records.
+"""The refine driver: runs the steps in order, the records flowing through in groups.
 
 Each step is a plain function (or a small class holding an :class:`LLMClient`) over a list
 of JSON-safe :class:`PairRecord`, so a distributed runner can call the same code per batch.
-Both runners follow :func:`judge_and_correct` for the model steps; a runner only supplies
+Between the steps the records wait on disk (:class:`RecordStore`), so memory holds a file's
+or a group's records, never the corpus: loading, the checks and grounding go file by file;
+the near-duplicate search walks every pair through a disk index; the model steps
+(:func:`judge_and_correct`) take :data:`MODEL_BATCH` records at a time; the outputs are
+written record by record. Both runners follow :func:`model_steps`; a runner only supplies
 :class:`ModelSteps`, i.e. *where* judging and correcting run.
 """
 
@@ -10,8 +14,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,19 +25,24 @@ from qaforge.progress import ProgressFn
 from qaforge.refine.cache import ReplyCache
 from qaforge.refine.checks import check_questions
 from qaforge.refine.correct import CORRECT_PROMPT, Corrector, decide
-from qaforge.refine.coverage import CoverageLedger, document_names
-from qaforge.refine.dedup import deduplicate, deduplicate_rewrites
+from qaforge.refine.coverage import CoverageLedger, FileSentences, document_names
+from qaforge.refine.dedup import deduplicate_stored, deduplicate_stored_rewrites
 from qaforge.refine.grounding import ground
 from qaforge.refine.judge import JUDGE_PROMPT, Judge
-from qaforge.refine.load import LoadResult, load_workdir
+from qaforge.refine.load import FileReport, list_workdir, load_file
 from qaforge.refine.pair_record import PairRecord
+from qaforge.refine.record_store import RecordStore
 from qaforge.refine.report import (
     DATASET_NAME,
     EVALUATION_NAME,
     RefineSummary,
-    summarise,
-    write_outputs,
+    Tally,
+    entry_json,
+    summary_of,
+    write_dataset,
+    write_report,
 )
+from qaforge.refine.verify import ANSWER_CHECK_PROMPT
 
 
 class Laps:
@@ -44,24 +53,59 @@ class Laps:
         self.started = self.clock = time.perf_counter()
 
     def __call__(self, name: str) -> None:
+        """Add the time since the last lap to stage ``name`` (a stage may come back)."""
         current = time.perf_counter()
-        self.seconds[name] = round(current - self.clock, 3)
+        self.seconds[name] = round(self.seconds.get(name, 0.0) + current - self.clock, 3)
         self.clock = current
 
 
+@dataclass(slots=True)
+class Prepared:
+    """A run's records, loaded, checked and de-duplicated, waiting in ``store``; the
+    report of every suggestions file; which files have a coverage ledger entry (path ->
+    file number in the store)."""
+
+    files: list[FileReport]
+    store: RecordStore
+    ledger_files: dict[str, int] = field(default_factory=dict)
+
+    def __enter__(self) -> Prepared:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.store.close()
+
+
 def prepare_records(workdir: Path, settings: RefineSettings, laps: Laps,
-                    progress: ProgressFn | None = None) -> LoadResult:
-    """The steps before any model call: load, question-form checks, grounding, dedup."""
-    loaded = load_workdir(workdir)
-    if progress:
-        progress("load", len(loaded.files), len(loaded.files))
-    laps("load")
-    check_questions(loaded.records)
-    ground(loaded.records)
-    laps("checks")
-    deduplicate(loaded.records, settings.near_duplicate_threshold)
-    laps("dedup")
-    return loaded
+                    progress: ProgressFn | None = None) -> Prepared:
+    """The steps before any model call, file by file: load, question-form checks,
+    grounding; then dedup over every pair. Close what it returns (``with``)."""
+    refused, paths = list_workdir(workdir)
+    prepared = Prepared(files=refused, store=RecordStore())
+    try:
+        for path in paths:
+            records, report = load_file(path, workdir)
+            laps("load")
+            check_questions(records)
+            ground(records)
+            number = len(prepared.files)
+            if report.sentences is not None:  # kept in the store until the report
+                prepared.store.put_sentences(number, report.sentences)
+                prepared.ledger_files[report.path] = number
+                report.sentences = None
+            prepared.store.add(number, records)
+            prepared.files.append(report)
+            laps("checks")
+            if progress:
+                progress("load", len(prepared.files) - len(refused), len(paths))
+        if progress and not paths:
+            progress("load", 0, 0)
+        deduplicate_stored(prepared.store, settings.near_duplicate_threshold)
+        laps("dedup")
+    except BaseException:
+        prepared.store.close()
+        raise
+    return prepared
 
 
 @dataclass(slots=True)
@@ -86,14 +130,14 @@ class ModelSteps(Protocol):
 
 def judge_and_correct(records: list[PairRecord], settings: RefineSettings, steps: ModelSteps,
                       laps: Laps) -> dict[str, int]:
-    """Judge, decide keep/correct, correct (and re-judge), drop rewrites that duplicate
-    others. Returns the model call counts by kind for :func:`finish`."""
+    """Judge, decide keep/correct, correct (and re-judge) ``records`` (a group of them:
+    :func:`model_steps` then drops rewrites that duplicate others, over every pair).
+    Returns the model call counts by kind for :func:`finish`."""
     judged = steps.judge(records)
     laps("judge")
     decide(records, min_grounding=settings.min_grounding, correct=settings.correct,
            correct_reviewed=settings.correct_reviewed)
     corrected = steps.correct(records)
-    deduplicate_rewrites(records, settings.near_duplicate_threshold)
     laps("correct")
     return {"judge": judged.judge_calls, "correct": corrected.other_calls,
             "re_judge": corrected.judge_calls,
@@ -101,8 +145,56 @@ def judge_and_correct(records: list[PairRecord], settings: RefineSettings, steps
 
 
 #: records a model step takes at once: its requests are all built before they are sent, so
-#: this bounds the prompts in memory (~3 KB a pair; every pair's at once before)
+#: this bounds the prompts in memory (~3 KB a pair; every pair's at once before); also the
+#: records :func:`model_steps` reads from the store at once
 MODEL_BATCH = 2_000
+
+
+class GroupProgress:
+    """A step's ``progress(stage, done, total)`` over the whole run, when the step sees one
+    group at a time (``totals``: the stages whose total is known before; the others grow
+    group by group)."""
+
+    def __init__(self, report: ProgressFn, totals: dict[str, int]) -> None:
+        self.report, self.totals = report, totals
+        self.base: dict[str, int] = {}
+        self.last: dict[str, int] = {}
+
+    def __call__(self, stage: str, done: int, of: int) -> None:
+        base = self.base.get(stage, 0)
+        self.last[stage] = of
+        self.report(stage, base + done, self.totals.get(stage) or base + of)
+
+    def next_group(self) -> None:
+        for stage, of in self.last.items():
+            self.base[stage] = self.base.get(stage, 0) + of
+        self.last.clear()
+
+
+def group_progress(prepared: Prepared, progress: ProgressFn | None) -> GroupProgress | None:
+    """The progress to give the model steps for :func:`model_steps`."""
+    if progress is None:
+        return None
+    return GroupProgress(progress, {"judge": prepared.store.count("decision = 'pending'")})
+
+
+def model_steps(prepared: Prepared, settings: RefineSettings, steps: ModelSteps, laps: Laps,
+                progress: GroupProgress | None = None, group: int = 0) -> dict[str, int]:
+    """:func:`judge_and_correct` over the pairs still in the running, ``group`` at a time
+    (:data:`MODEL_BATCH` by default; a chunk's pairs stay together), each group written
+    back to the store; then drop rewrites that duplicate pairs of the dataset."""
+    calls = {"judge": 0, "correct": 0, "re_judge": 0, "failed": 0}
+    store = prepared.store
+    for records in store.groups(group or MODEL_BATCH, "decision = 'pending'"):
+        got = judge_and_correct([record for _, record in records], settings, steps, laps)
+        for kind, n in got.items():
+            calls[kind] = calls.get(kind, 0) + n
+        store.put(records)
+        if progress is not None:
+            progress.next_group()
+    deduplicate_stored_rewrites(store, settings.near_duplicate_threshold)
+    laps("correct")
+    return calls
 
 
 class _Step(Protocol):
@@ -162,47 +254,85 @@ class InProcessSteps:
                          failures=self._failures() - failures)
 
 
-def finish(workdir: Path, loaded: LoadResult, settings: RefineSettings, *,
+def finish(workdir: Path, prepared: Prepared, settings: RefineSettings, *,
            judge: LLMClient, corrector: LLMClient, demo: bool, calls: dict[str, int],
            cache_stats: dict[str, Any], laps: Laps, progress: ProgressFn | None = None
            ) -> RefineSummary:
     """Summarise and write both outputs. ``calls`` counts model calls by kind
     (``judge``, ``correct``, ``re_judge``, ``failed``)."""
-    records = loaded.records
+    files = prepared.files
     paths = (workdir / DATASET_NAME, workdir / EVALUATION_NAME)
-    summary = summarise(records, loaded.files, paths)
+    tally, ledger = Tally(), CoverageLedger(_StoredSentences(prepared))
+    write_dataset(paths[0], (r for _, r in prepared.store.records()),
+                  settings.system_prompt, _Counting(tally, ledger))
+    summary = summary_of(tally, files, paths)
     summary.demo_judge = demo
     summary.judge_calls = calls["judge"]
     summary.correct_calls = calls["correct"] + calls["re_judge"]
     summary.model_errors = calls["failed"]
     summary.cache_hits = cache_stats["hits"]
-    judged = sum(1 for r in records if r.verdict is not None)
     seconds = laps.seconds
     seconds["total"] = round(time.perf_counter() - laps.started, 3)
     summary.seconds = {**seconds, "judge_pairs_per_min": round(
-        calls["judge"] / seconds["judge"] * 60, 1) if calls["judge"] and seconds["judge"]
+        calls["judge"] / seconds["judge"] * 60, 1) if calls["judge"] and seconds.get("judge")
         else 0.0}
-    covered = CoverageLedger(
-        {f.path: f.sentences for f in loaded.files if f.sentences is not None}
-    ).add_all(records).report(document_names((f.path, f.document) for f in loaded.files))
+    covered = ledger.report(document_names((f.path, f.document) for f in files))
     summary.sentence_coverage = covered["coverage"]
     summary.pairs_per_page = covered["pairs_per_page"]
     summary.chunks_skipped = covered["chunks_skipped"]
     meta = {
         "models": {"judge": judge.describe(), "corrector": corrector.describe(),
-                   "demo_judge": demo, "generators": _generators(loaded.files)},
-        "prompts": {"judge": JUDGE_PROMPT, "correct": CORRECT_PROMPT},
+                   "demo_judge": demo, "generators": _generators(files)},
+        "prompts": {"judge": JUDGE_PROMPT if settings.judge_method == "rubric"
+                    else ANSWER_CHECK_PROMPT, "correct": CORRECT_PROMPT},
         "settings": settings.model_dump(mode="json"),
-        "model_calls": {**calls, "pairs_judged": judged},
+        "model_calls": {**calls, "pairs_judged": tally.judged},
         "cache": cache_stats,
         "sentence_coverage": covered,
     }
-    write_outputs(workdir, records, loaded.files, summary,
-                  system_prompt=settings.system_prompt, meta=meta)
+    write_report(summary, tally, files, meta,
+                 (entry_json(r) for _, r in prepared.store.records()))
     if progress:
         progress("write", 1, 1)
     summary.seconds["write"] = round(time.perf_counter() - laps.clock, 3)
     return summary
+
+
+class _Counting:
+    """Counts each record into the tally and the coverage ledger, closing a file's
+    figures when its records are past (they come file by file)."""
+
+    def __init__(self, tally: Tally, ledger: CoverageLedger) -> None:
+        self.tally, self.ledger = tally, ledger
+        self.file: str | None = None
+
+    def __call__(self, record: PairRecord) -> None:
+        if record.source_file != self.file:
+            if self.file is not None:
+                self.tally.close_file(self.file)
+                self.ledger.close(self.file)
+            self.file = record.source_file
+        self.tally.add(record)
+        self.ledger.add(record)
+
+
+class _StoredSentences(Mapping[str, FileSentences]):
+    """The coverage ledger's entries, read from the store when asked for."""
+
+    def __init__(self, prepared: Prepared) -> None:
+        self.prepared = prepared
+
+    def __getitem__(self, path: str) -> FileSentences:
+        entry = self.prepared.store.sentences(self.prepared.ledger_files[path])
+        if entry is None:
+            raise KeyError(path)
+        return entry
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.prepared.ledger_files)
+
+    def __len__(self) -> int:
+        return len(self.prepared.ledger_files)
 
 
 def refine_workdir(workdir: Path, *, judge: LLMClient, corrector: LLMClient | None = None,
@@ -218,20 +348,21 @@ def refine_workdir(workdir: Path, *, judge: LLMClient, corrector: LLMClient | No
     corrector = corrector or judge
     clients = list({id(c): c for c in (judge, corrector)}.values())
     laps = Laps()
-    loaded = prepare_records(workdir, settings, laps, progress)
-
-    demo = bool(judge.is_demo_model)
-    with ReplyCache.for_workdir(workdir) as cache:
-        judge_step = Judge(judge, cache, accept_threshold=settings.accept_threshold,
-                           advisory=demo, progress=progress)
-        correct_step = Corrector(corrector, judge_step, cache,
-                                 min_grounding=settings.min_grounding, progress=progress)
-        calls = judge_and_correct(loaded.records, settings,
-                                  InProcessSteps(judge_step, correct_step, clients), laps)
-        cache_stats = {"hits": cache.hits, "misses": cache.misses,
-                       "path": str(cache.path.relative_to(workdir)) if cache.path else None}
-    return finish(workdir, loaded, settings, judge=judge, corrector=corrector, demo=demo,
-                  calls=calls, cache_stats=cache_stats, laps=laps, progress=progress)
+    with prepare_records(workdir, settings, laps, progress) as prepared:
+        demo = bool(judge.is_demo_model)
+        overall = group_progress(prepared, progress)
+        with ReplyCache.for_workdir(workdir) as cache:
+            judge_step = Judge(judge, cache, accept_threshold=settings.accept_threshold,
+                               advisory=demo, method=settings.judge_method, progress=overall)
+            correct_step = Corrector(corrector, judge_step, cache,
+                                     min_grounding=settings.min_grounding, progress=overall)
+            calls = model_steps(prepared, settings,
+                                InProcessSteps(judge_step, correct_step, clients), laps, overall)
+            cache_stats = {"hits": cache.hits, "misses": cache.misses,
+                           "path": str(cache.path.relative_to(workdir)) if cache.path else None}
+        return finish(workdir, prepared, settings, judge=judge, corrector=corrector,
+                      demo=demo, calls=calls, cache_stats=cache_stats, laps=laps,
+                      progress=progress)
 
 
 def _generators(files: list[Any]) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -180,6 +180,7 @@ class Tally:
         self.checks: Counter[str] = Counter()
         self.forms: dict[str, Counter[str]] = {}
         self.reviewed_flagged = 0
+        self.judged = 0
         self.per_file: dict[str, _FileTally] = {}
 
     @classmethod
@@ -193,6 +194,7 @@ class Tally:
         self.pairs_in += 1
         self.decisions[record.decision] += 1
         if record.verdict is not None:
+            self.judged += 1
             self.labels[record.verdict.label or "no verdict"] += 1
         if record.correction is not None and record.correction.verdict is not None:
             self.correction_labels[record.correction.verdict.label or "no verdict"] += 1
@@ -209,6 +211,12 @@ class Tally:
             mine.rows += 1
             mine.chunks_in_dataset.add(record.chunk_id)
 
+    def close_file(self, path: str) -> None:
+        """Every record of file ``path`` is counted: keep its chunk counts, not the ids."""
+        mine = self.per_file.get(path)
+        if mine is not None:
+            mine.close()
+
 
 @dataclass(slots=True)
 class _FileTally:
@@ -216,6 +224,20 @@ class _FileTally:
     rows: int = 0
     chunks: set[str] = field(default_factory=set)
     chunks_in_dataset: set[str] = field(default_factory=set)
+    closed_chunks: int = 0
+    closed_in_dataset: int = 0
+
+    @property
+    def chunk_count(self) -> int:
+        return self.closed_chunks + len(self.chunks)
+
+    @property
+    def in_dataset_count(self) -> int:
+        return self.closed_in_dataset + len(self.chunks_in_dataset)
+
+    def close(self) -> None:
+        self.closed_chunks, self.closed_in_dataset = self.chunk_count, self.in_dataset_count
+        self.chunks, self.chunks_in_dataset = set(), set()
 
 
 def label_counts(records: Iterable[PairRecord]) -> dict[str, int]:
@@ -240,13 +262,13 @@ def coverage(tally: Tally, files: list[FileReport]) -> dict[str, Any]:
             continue
         mine = tally.per_file.get(report.path, _FileTally())
         chunks = sum(report.chunk_states.values())
-        with_rows = len(mine.chunks_in_dataset)
+        with_rows = mine.in_dataset_count
         out[key] = {
             "file": report.path, "chunks": chunks,
             "chunks_generated": report.chunk_states.get("generated", 0),
             "chunks_pending": report.chunk_states.get("pending", 0),
             "chunks_failed": report.chunk_states.get("failed", 0),
-            "chunks_with_pairs": len(mine.chunks),
+            "chunks_with_pairs": mine.chunk_count,
             "chunks_in_dataset": with_rows,
             "chunk_coverage": round(with_rows / chunks, 4) if chunks else 0.0,
             "pairs_in": mine.pairs, "dataset_rows": mine.rows,
@@ -257,7 +279,12 @@ def coverage(tally: Tally, files: list[FileReport]) -> dict[str, Any]:
 def summarise(records: Iterable[PairRecord], files: list[FileReport],
               paths: tuple[Path, Path]) -> RefineSummary:
     """The counts of the run (one pass over ``records``)."""
-    tally = Tally.of(records)
+    return summary_of(Tally.of(records), files, paths)
+
+
+def summary_of(tally: Tally, files: list[FileReport], paths: tuple[Path, Path]
+               ) -> RefineSummary:
+    """The counts of the run, from its :class:`Tally`."""
     decisions = tally.decisions
     rows = decisions["kept"] + decisions["corrected"]
     considered = tally.pairs_in - decisions["rejected"]
@@ -283,12 +310,26 @@ def write_outputs(workdir: Path, records: Sequence[PairRecord], files: list[File
     """Write the dataset and the evaluation (each atomically; the dataset first), one
     record at a time (``records`` is gone through three times): no output is built in
     memory whole."""
-    with atomic_writer(summary.dataset_path) as dataset:
+    write_dataset(summary.dataset_path, records, system_prompt)
+    write_report(summary, Tally.of(records), files, meta, (entry_json(r) for r in records))
+
+
+def write_dataset(path: Path, records: Iterable[PairRecord], system_prompt: str,
+                  seen: Callable[[PairRecord], None] = lambda record: None) -> None:
+    """Write the dataset rows of ``records`` (atomically), one at a time; ``seen`` is
+    shown every record as it goes by (to count them in the same pass)."""
+    with atomic_writer(path) as dataset:
         for record in records:
+            seen(record)
             if record.decision in IN_DATASET:
                 dataset.write(encode_text(
                     json.dumps(dataset_row(record, system_prompt), ensure_ascii=False) + "\n"))
-    tally = Tally.of(records)
+
+
+def write_report(summary: RefineSummary, tally: Tally, files: list[FileReport],
+                 meta: dict[str, Any], entries: Iterable[dict[str, Any]]) -> None:
+    """Write ``evaluation.json`` (atomically; sharded past a size): the summary, ``meta``,
+    the files and ``entries`` (``tally.pairs_in`` of them), one at a time."""
     head = {
         "schema": EVALUATION_SCHEMA,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -315,8 +356,7 @@ def write_outputs(workdir: Path, records: Sequence[PairRecord], files: list[File
                    "warnings": f.warnings, "chunk_states": f.chunk_states,
                    "generator": f.generator} for f in files],
     }
-    write_evaluation(summary.evaluation_path, head, (entry_json(r) for r in records),
-                     tally.pairs_in)
+    write_evaluation(summary.evaluation_path, head, entries, tally.pairs_in)
 
 
 def now() -> float:

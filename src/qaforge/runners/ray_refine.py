@@ -2,7 +2,8 @@
 
 The cheap, whole-dataset steps stay on the driver exactly as in
 :func:`qaforge.refine.refine_workdir` (load, question checks, grounding, de-duplication,
-the keep/correct decision, writing the outputs); the two LLM steps run as
+the keep/correct decision, writing the outputs), with the records on disk between them and
+:data:`RAY_GROUP` of them at a time sent to the cluster; the two LLM steps run as
 ``map_batches`` actor pools of :class:`~qaforge.runners.stages.JudgeRecords` and
 :class:`~qaforge.runners.stages.CorrectRecords`, each actor with its own client to the
 OpenAI-compatible servers. The reply cache stays with the work directory: one small actor
@@ -28,7 +29,8 @@ from qaforge.refine.pipeline import (
     Laps,
     StepCalls,
     finish,
-    judge_and_correct,
+    group_progress,
+    model_steps,
     prepare_records,
 )
 from qaforge.refine.report import RefineSummary
@@ -46,6 +48,10 @@ from qaforge.runners.ray_support import (
 )
 from qaforge.runners.stage_records import PairRow, StageRecord
 from qaforge.runners.stages import ClientSpec, CorrectRecords, JudgeRecords
+
+#: records the driver sends through the actor pools at once (and holds): each group is
+#: one Ray dataset, so larger than the local runner's to keep the pools busy
+RAY_GROUP = 20_000
 
 
 class CacheService:
@@ -115,29 +121,30 @@ def _refine(workdir: Path, settings: RefineSettings, judge: LLMClient, corrector
             judge_spec: ClientSpec, corrector_spec: ClientSpec, ray_address: str,
             actors: int, progress: ProgressFn | None) -> RefineSummary:
     laps = Laps()
-    loaded = prepare_records(workdir, settings, laps, progress)
-    records = loaded.records
-
-    demo = bool(judge.is_demo_model)
-    calls = {"judge": 0, "correct": 0, "re_judge": 0, "failed": 0}
-    hits = misses = 0
-    if not any(r.active for r in records):  # nothing for a model: no cluster needed
-        laps("judge")
-        laps("correct")
-    else:
-        with ray_session(ray_address) as ray:
-            service = _start_cache(ray, workdir)
-            try:
-                steps = _RaySteps(ray, settings, RemoteCache(service), judge_spec,
-                                  corrector_spec, actors, demo, progress)
-                calls = judge_and_correct(records, settings, steps, laps)
-                hits, misses = ray.get(service.counts.remote())
-            finally:
-                ray.get(service.close.remote())
-                ray.kill(service)
-    cache_stats = {"hits": hits, "misses": misses, "path": str(CACHE_PATH)}
-    return finish(workdir, loaded, settings, judge=judge, corrector=corrector, demo=demo,
-                  calls=calls, cache_stats=cache_stats, laps=laps, progress=progress)
+    with prepare_records(workdir, settings, laps, progress) as prepared:
+        demo = bool(judge.is_demo_model)
+        calls = {"judge": 0, "correct": 0, "re_judge": 0, "failed": 0}
+        hits = misses = 0
+        if not prepared.store.count("decision = 'pending'"):  # nothing for a model
+            laps("judge")
+            laps("correct")
+        else:
+            with ray_session(ray_address) as ray:
+                service = _start_cache(ray, workdir)
+                try:
+                    overall = group_progress(prepared, progress)
+                    steps = _RaySteps(ray, settings, RemoteCache(service), judge_spec,
+                                      corrector_spec, actors, demo, overall)
+                    calls = model_steps(prepared, settings, steps, laps, overall,
+                                        group=RAY_GROUP)
+                    hits, misses = ray.get(service.counts.remote())
+                finally:
+                    ray.get(service.close.remote())
+                    ray.kill(service)
+        cache_stats = {"hits": hits, "misses": misses, "path": str(CACHE_PATH)}
+        return finish(workdir, prepared, settings, judge=judge, corrector=corrector,
+                      demo=demo, calls=calls, cache_stats=cache_stats, laps=laps,
+                      progress=progress)
 
 
 class _RaySteps:
@@ -161,14 +168,16 @@ class _RaySteps:
         active = [i for i, r in enumerate(records) if r.active]
         return self._run(records, active, "judge", functools.partial(
             JudgeRecords, self.spec, self.cache,
-            accept_threshold=self.settings.accept_threshold, advisory=self.demo))
+            accept_threshold=self.settings.accept_threshold, advisory=self.demo,
+            method=self.settings.judge_method))
 
     def correct(self, records: list[PairRecord]) -> StepCalls:
         flagged = [i for i, r in enumerate(records) if r.active and r.flags]
         return self._run(records, flagged, "correct", functools.partial(
             CorrectRecords, self.spec, self.cache,
             accept_threshold=self.settings.accept_threshold, advisory=self.demo,
-            min_grounding=self.settings.min_grounding, corrector=self.fixer))
+            method=self.settings.judge_method, min_grounding=self.settings.min_grounding,
+            corrector=self.fixer))
 
     def _run(self, records: list[PairRecord], indices: list[int], name: str,
              factory: Callable[[], Stage]) -> StepCalls:
