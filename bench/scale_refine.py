@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import benchlib
+
 PAIRS_PER_CHUNK = 4
 PAIRS_PER_FILE = 2_000
 _SYLLABLES = ("ka", "lo", "mi", "ren", "sut", "va", "dor", "pel", "qui", "zan", "tor", "bex",
@@ -112,7 +114,8 @@ def refine_line(root: Path, pairs: int, run_child: Any, cli: str, runner: str = 
     files = write_workdir(workdir, pairs)
     argv = [sys.executable, "-c", cli, "refine", str(workdir), "--backend", "fake", "--json",
             "-q", "--runner", runner]
-    wall, rss, code, out = run_child(argv)
+    with benchlib.LoadMonitor() as monitor:
+        wall, rss, code, out = run_child(argv)
     if code != 0:
         return f"refine {pairs} pairs: exit {code}\n{out[-2000:]}"
     summary = json.loads(out[out.index("{"):])
@@ -122,7 +125,7 @@ def refine_line(root: Path, pairs: int, run_child: Any, cli: str, runner: str = 
             f"{wall:7.1f} s wall, peak RSS {rss:7.1f} MB, dataset {sizes['dataset'] / 1e6:.1f} "
             f"MB, evaluation.json {sizes['evaluation'] / 1e6:.1f} MB, shards "
             f"{sizes['shards'] / 1e6:.1f} MB; kept {decisions.get('kept', 0)}, duplicate "
-            f"{decisions.get('duplicate', 0)}")
+            f"{decisions.get('duplicate', 0)}; {monitor.describe()}")
     wall, rss, code, out = run_child([sys.executable, "-c", cli, "export", str(workdir),
                                       "--split", "0.9", "--json"])
     exported = (f"exit {code}: {out[-300:]}" if code != 0 else

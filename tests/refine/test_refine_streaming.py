@@ -25,7 +25,7 @@ from qaforge.refine.evaluation_file import SHARD_ENV, read_entries
 from qaforge.refine.grounding import ground
 from qaforge.refine.judge import Judge
 from qaforge.refine.load import load_workdir
-from qaforge.refine.pair_record import IN_DATASET, PairRecord
+from qaforge.refine.pair_record import IN_DATASET, PairRecord, Verdict
 from qaforge.refine.report import DATASET_NAME, EVALUATION_NAME, dataset_row, entry_json
 
 TOWER = "The tower is 330 metres tall."
@@ -168,3 +168,31 @@ def test_memory_holds_a_group_of_records_not_all_of_them(
                              settings=RefineSettings(), progress=count)
     assert summary.pairs_in == 120 and alive
     assert max(alive) <= 30, alive
+
+
+class ReplacingSteps:
+    """:class:`ModelSteps` that, like the Ray runner's, put new record objects in the list
+    they are given (a worker's copies come back)."""
+
+    def judge(self, records: list[PairRecord]) -> pipeline.StepCalls:
+        for i, record in enumerate(records):
+            if record.active:
+                records[i] = record.model_copy(update={"verdict": Verdict(
+                    label="Clear", clarity=5, coherence=5, relevance=5, groundedness=5)})
+        return pipeline.StepCalls(judge_calls=len(records))
+
+    def correct(self, records: list[PairRecord]) -> pipeline.StepCalls:
+        return pipeline.StepCalls()
+
+
+def test_model_steps_store_the_records_a_runner_put_in_their_place(tmp_path: Path) -> None:
+    """The store got back the objects it had handed out, so a Ray worker's verdicts (new
+    objects in the list) were lost."""
+    settings = RefineSettings()
+    laps = pipeline.Laps()
+    with pipeline.prepare_records(mixed_workdir(tmp_path), settings, laps) as prepared:
+        pending = [pos for pos, _ in prepared.store.records("decision = 'pending'")]
+        pipeline.model_steps(prepared, settings, ReplacingSteps(), laps, group=3)
+        judged = [prepared.store.get(pos) for pos in pending]
+    assert len(judged) == 12
+    assert all(r.verdict is not None and r.verdict.label == "Clear" for r in judged)

@@ -163,7 +163,7 @@ def deduplicate_rewrites(records: list[PairRecord], threshold: float = 0.85) -> 
     from qaforge.refine.record_store import RecordStore
 
     with RecordStore() as store:
-        store.add(0, records)
+        store.add(records)
         deduplicate_stored_rewrites(store, threshold)
         for pos, marked in store.records("decision = 'duplicate'"):
             record = records[pos]

@@ -42,7 +42,6 @@ from qaforge.refine.report import (
     write_dataset,
     write_report,
 )
-from qaforge.refine.verify import ANSWER_CHECK_PROMPT
 
 
 class Laps:
@@ -93,13 +92,13 @@ def prepare_records(workdir: Path, settings: RefineSettings, laps: Laps,
                 prepared.store.put_sentences(number, report.sentences)
                 prepared.ledger_files[report.path] = number
                 report.sentences = None
-            prepared.store.add(number, records)
+            prepared.store.add(records)
             prepared.files.append(report)
             laps("checks")
             if progress:
-                progress("load", len(prepared.files) - len(refused), len(paths))
+                progress("load", len(prepared.files), len(refused) + len(paths))
         if progress and not paths:
-            progress("load", 0, 0)
+            progress("load", len(refused), len(refused))
         deduplicate_stored(prepared.store, settings.near_duplicate_threshold)
         laps("dedup")
     except BaseException:
@@ -185,11 +184,13 @@ def model_steps(prepared: Prepared, settings: RefineSettings, steps: ModelSteps,
     back to the store; then drop rewrites that duplicate pairs of the dataset."""
     calls = {"judge": 0, "correct": 0, "re_judge": 0, "failed": 0}
     store = prepared.store
-    for records in store.groups(group or MODEL_BATCH, "decision = 'pending'"):
-        got = judge_and_correct([record for _, record in records], settings, steps, laps)
+    for stored in store.groups(group or MODEL_BATCH, "decision = 'pending'"):
+        records = [record for _, record in stored]
+        # a runner may put new record objects in the list (Ray's come back from workers)
+        got = judge_and_correct(records, settings, steps, laps)
         for kind, n in got.items():
             calls[kind] = calls.get(kind, 0) + n
-        store.put(records)
+        store.put(zip((pos for pos, _ in stored), records, strict=True))
         if progress is not None:
             progress.next_group()
     deduplicate_stored_rewrites(store, settings.near_duplicate_threshold)
@@ -283,8 +284,7 @@ def finish(workdir: Path, prepared: Prepared, settings: RefineSettings, *,
     meta = {
         "models": {"judge": judge.describe(), "corrector": corrector.describe(),
                    "demo_judge": demo, "generators": _generators(files)},
-        "prompts": {"judge": JUDGE_PROMPT if settings.judge_method == "rubric"
-                    else ANSWER_CHECK_PROMPT, "correct": CORRECT_PROMPT},
+        "prompts": {"judge": JUDGE_PROMPT, "correct": CORRECT_PROMPT},
         "settings": settings.model_dump(mode="json"),
         "model_calls": {**calls, "pairs_judged": tally.judged},
         "cache": cache_stats,
@@ -353,7 +353,7 @@ def refine_workdir(workdir: Path, *, judge: LLMClient, corrector: LLMClient | No
         overall = group_progress(prepared, progress)
         with ReplyCache.for_workdir(workdir) as cache:
             judge_step = Judge(judge, cache, accept_threshold=settings.accept_threshold,
-                               advisory=demo, method=settings.judge_method, progress=overall)
+                               advisory=demo, progress=overall)
             correct_step = Corrector(corrector, judge_step, cache,
                                      min_grounding=settings.min_grounding, progress=overall)
             calls = model_steps(prepared, settings,

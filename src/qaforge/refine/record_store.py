@@ -46,9 +46,9 @@ class RecordStore:
         self.db.execute("PRAGMA journal_mode = OFF")
         self.db.execute("PRAGMA synchronous = OFF")
         self.db.execute(
-            "CREATE TABLE record (pos INTEGER PRIMARY KEY, file INTEGER NOT NULL, "
-            "chunk TEXT NOT NULL, form TEXT NOT NULL, decision TEXT NOT NULL, "
-            "flagged INTEGER NOT NULL, preference BLOB NOT NULL, body BLOB NOT NULL)")
+            "CREATE TABLE record (pos INTEGER PRIMARY KEY, chunk TEXT NOT NULL, "
+            "form TEXT NOT NULL, decision TEXT NOT NULL, preference BLOB NOT NULL, "
+            "body BLOB NOT NULL)")
         self.db.execute("CREATE TABLE chunk (key TEXT PRIMARY KEY, text BLOB NOT NULL)")
         self.db.execute("CREATE TABLE sentences (file INTEGER PRIMARY KEY, body TEXT)")
         self.size = 0
@@ -57,21 +57,21 @@ class RecordStore:
     def __len__(self) -> int:
         return self.size
 
-    def add(self, file: int, records: Iterable[PairRecord]) -> None:
-        """Append the records of suggestions file number ``file``."""
+    def add(self, records: Iterable[PairRecord]) -> None:
+        """Append ``records`` (they get the next positions)."""
         rows = []
         for record in records:
             self.db.execute("INSERT OR IGNORE INTO chunk VALUES (?, ?)",
                             (_text_key(record.chunk_text), _utf8(record.chunk_text)))
-            rows.append((self.size, file, *self._columns(record)))
+            rows.append((self.size, *self._columns(record)))
             self.size += 1
-        self.db.executemany("INSERT INTO record VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        self.db.executemany("INSERT INTO record VALUES (?, ?, ?, ?, ?, ?)", rows)
 
     def put(self, group: Iterable[tuple[int, PairRecord]]) -> None:
         """Write back records a step changed (``(position, record)``)."""
         self.db.executemany(
-            "UPDATE record SET chunk = ?, form = ?, decision = ?, flagged = ?, "
-            "preference = ?, body = ? WHERE pos = ?",
+            "UPDATE record SET chunk = ?, form = ?, decision = ?, preference = ?, body = ? "
+            "WHERE pos = ?",
             [(*self._columns(record), pos) for pos, record in group])
 
     def get(self, pos: int) -> PairRecord:
@@ -140,7 +140,7 @@ class RecordStore:
         return FileSentences(pages=body["pages"], skipped=body["skipped"], chunks={
             key: ChunkCoverage([(s[0], s[1]) for s in spans]) for key, spans in body["chunks"]})
 
-    def _columns(self, record: PairRecord) -> tuple[str, str, str, int, bytes, bytes]:
+    def _columns(self, record: PairRecord) -> tuple[str, str, str, bytes, bytes]:
         # the json module, not pydantic's: a PDF's text may hold lone surrogates
         body = zlib.compress(json.dumps(record.model_dump(mode="json", exclude={"chunk_text"})
                                         ).encode(), 1)
@@ -148,8 +148,7 @@ class RecordStore:
         # dedup's preference (dedup._preference), as bytes that sort the same way
         preference = bytes([0 if record.reviewed else 1, 1 if record.issues else 0]) + (
             round((1.0 - grounding) * 10**12).to_bytes(8, "big"))
-        return (_text_key(record.chunk_text), record.form, record.decision,
-                int(bool(record.flags)), preference, body)
+        return _text_key(record.chunk_text), record.form, record.decision, preference, body
 
     def _record(self, chunk: str, body: bytes) -> PairRecord:
         record = PairRecord.model_validate(json.loads(zlib.decompress(body)))
