@@ -168,8 +168,12 @@ class RefineSettings(_Section):
                                "dataset row")
     correct_reviewed: bool = Field(default=False, description="also rewrite flagged "
                                    "pairs a person accepted or edited")
+    judge_method: Literal["checks", "rubric"] = Field(
+        default="checks", description="how the judge decides: checks (it answers each "
+        "question from the passage and the answers are compared; measured best with small "
+        "models) or rubric (it scores the pair 1-5)")
     accept_threshold: float = Field(default=4.0, ge=1.0, le=5.0, description="lowest "
-                                    "judge score (1-5) that counts as Clear")
+                                    "judge score (1-5) that counts as Clear (rubric method)")
     min_grounding: float = Field(default=0.5, ge=0.0, le=1.0, description="answers less "
                                  "grounded in their chunk are flagged")
     near_duplicate_threshold: float = Field(default=0.85, ge=0.0, le=1.0, description=

@@ -30,15 +30,17 @@ ANSWER = "It was completed in 1889 for the World's Fair."
 
 
 def stage_requests(client: FakeBackend, tmp_path: Path) -> list[ChatRequest]:
-    """Requests of generate, refine (judge + correct), quiz and eval made with ``client``."""
+    """Requests of generate, refine (judge by either method + correct), quiz and eval made
+    with ``client``."""
     setup = GenerateSetup.for_client(client, GenerateSettings())
     text_chunk = Chunk(id=Chunk.make_id(EIFFEL, ["Facts"]), pages=[1], headings=["Facts"],
                        text=EIFFEL)
     requests = [setup.gen.request(ChunkJob("eiffel.pdf", text_chunk))]
-    workdir = tmp_path / "work"
-    write_doc(workdir, "eiffel.pdf", [chunk(EIFFEL, [pair("p1", QUESTION, ANSWER),
-                                                     pair("p2", "Eiffel?", ANSWER)])])
-    refine_workdir(workdir, judge=client, settings=RefineSettings())
+    for method in ("checks", "rubric"):
+        workdir = tmp_path / method
+        write_doc(workdir, "eiffel.pdf", [chunk(EIFFEL, [pair("p1", QUESTION, ANSWER),
+                                                         pair("p2", "Eiffel?", ANSWER)])])
+        refine_workdir(workdir, judge=client, settings=RefineSettings(judge_method=method))
     requests += client.history
     item = QuizItem(id="z1", question=QUESTION, answer="1889", chunk_text=EIFFEL)
     requests += [QuizWriter(client).request(SourceChunk(text_chunk, "eiffel.pdf", "f.json")),
@@ -53,7 +55,7 @@ def test_settings_reach_every_stage_request(tmp_path: Path) -> None:
     assert isinstance(client, FakeBackend)
     requests = stage_requests(client, tmp_path)
     kinds = {r.tag.split(":")[0] for r in requests}
-    assert {"judge", "correct", "quiz", "eval-answer", "grade"} <= kinds
+    assert {"check-answer", "judge", "correct", "quiz", "eval-answer", "grade"} <= kinds
     assert all(r.temperature == 0.7 for r in requests), {r.tag: r.temperature for r in requests}
     assert all(r.max_tokens == 100 for r in requests), {r.tag: r.max_tokens for r in requests}
 
@@ -64,7 +66,8 @@ def test_defaults_keep_greedy_decoding_and_each_stage_budget(tmp_path: Path) -> 
     requests = stage_requests(client, tmp_path)
     assert all(r.temperature == 0.0 for r in requests)
     budgets = {r.tag.split(":")[0]: r.max_tokens for r in requests if ":" in r.tag}
-    assert budgets["judge"] == 160 and budgets["correct"] == 320 and budgets["grade"] == 120
+    assert budgets["check-answer"] == 120 and budgets["judge"] == 160
+    assert budgets["correct"] == 320 and budgets["grade"] == 120
     assert budgets["eval-answer"] == 160
     assert requests[0].max_tokens > 160  # generate: sized for 3 pairs, not capped
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from qaforge.config import RefineSettings
 from qaforge.fileio import atomic_write_json
 from qaforge.llm.base import ChatRequest
 from qaforge.records import Chunk
@@ -107,3 +108,8 @@ def gguf_chat_tokenizer(gguf_path: Path) -> Any:
         tokenizer_object=tokenizer, chat_template=field("tokenizer.chat_template"),
         bos_token=tokens[field("tokenizer.ggml.bos_token_id")],
         eos_token=tokens[field("tokenizer.ggml.eos_token_id")])
+
+
+def rubric(**settings: Any) -> RefineSettings:
+    """Refine settings for tests that script the rubric judge's verdicts (:func:`scripted`)."""
+    return RefineSettings(judge_method="rubric", **settings)

@@ -8,9 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from refine_helpers import EIFFEL, NILE, chunk, pair, scripted, write_doc
+from refine_helpers import EIFFEL, NILE, chunk, pair, rubric, scripted, write_doc
 
-from qaforge.config import RefineSettings
 from qaforge.llm.fake import FakeBackend
 from qaforge.refine import refine_workdir
 from qaforge.refine.load import load_workdir
@@ -59,7 +58,7 @@ def test_kept_pairs_carry_it_beside_the_answer_corrected_and_edited_do_not(
     root = write_workdir(tmp_path)
     model = FakeBackend(scripted(labels={FIXABLE_Q: "Unclear"},
                                  corrections={FIXABLE_Q: (FIXED_Q, "unused")}))
-    refine_workdir(root, judge=model, settings=RefineSettings())
+    refine_workdir(root, judge=model, settings=rubric())
     out = rows(root)
     assert out["q-fixable"]["decision"] == "corrected"
     for pid in ("q-clear", "q-accepted"):

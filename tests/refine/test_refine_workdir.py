@@ -14,12 +14,12 @@ from refine_helpers import (
     is_judge,
     pair,
     prompt_pair,
+    rubric,
     scripted,
     verdict_json,
     write_doc,
 )
 
-from qaforge.config import RefineSettings
 from qaforge.fileio import file_revision
 from qaforge.llm.fake import FakeBackend
 from qaforge.refine import refine_workdir
@@ -78,7 +78,7 @@ def dataset(workdir: Path) -> list[dict[str, Any]]:
 def test_every_pair_takes_the_right_path(workdir: Path) -> None:
     before = {p.name: file_revision(p) for p in (workdir / "output_json").iterdir()}
     model = standard_model()
-    summary = refine_workdir(workdir, judge=model, settings=RefineSettings())
+    summary = refine_workdir(workdir, judge=model, settings=rubric())
     entries = entries_by_id(workdir)
 
     assert entries["q-clear"]["final_decision"] == "kept"
@@ -124,7 +124,7 @@ def test_every_pair_takes_the_right_path(workdir: Path) -> None:
 
 
 def test_evaluation_summary_accounts_for_every_pair(workdir: Path) -> None:
-    refine_workdir(workdir, judge=standard_model(), settings=RefineSettings())
+    refine_workdir(workdir, judge=standard_model(), settings=rubric())
     evaluation = json.loads((workdir / "evaluation.json").read_text(encoding="utf-8"))
     summary = evaluation["summary"]
     assert sum(summary["decisions"].values()) == summary["pairs_in"] == len(
@@ -150,7 +150,7 @@ def test_evaluation_summary_accounts_for_every_pair(workdir: Path) -> None:
 
 def test_system_prompt_goes_first(workdir: Path) -> None:
     refine_workdir(workdir, judge=standard_model(),
-                   settings=RefineSettings(system_prompt="You answer questions about places."))
+                   settings=rubric(system_prompt="You answer questions about places."))
     for row in dataset(workdir):
         assert row["messages"][0] == {"role": "system",
                                       "content": "You answer questions about places."}
@@ -159,7 +159,7 @@ def test_system_prompt_goes_first(workdir: Path) -> None:
 def test_correct_reviewed_lets_the_model_rewrite_accepted_pairs(workdir: Path) -> None:
     model = FakeBackend(scripted(labels={ACCEPTED_Q: "Unclear"}, corrections={
         ACCEPTED_Q: ("What material is the Eiffel Tower made of?", "x")}))
-    refine_workdir(workdir, judge=model, settings=RefineSettings(correct_reviewed=True))
+    refine_workdir(workdir, judge=model, settings=rubric(correct_reviewed=True))
     accepted = entries_by_id(workdir)["q-accepted"]
     assert accepted["final_decision"] == "corrected"
     assert accepted["corrected_messages"][0]["content"] == (
@@ -168,7 +168,7 @@ def test_correct_reviewed_lets_the_model_rewrite_accepted_pairs(workdir: Path) -
 
 def test_no_correct_skips_flagged_drafts(workdir: Path) -> None:
     model = standard_model()
-    refine_workdir(workdir, judge=model, settings=RefineSettings(correct=False))
+    refine_workdir(workdir, judge=model, settings=rubric(correct=False))
     entries = entries_by_id(workdir)
     assert entries["q-fixable"]["final_decision"] == "skipped"
     assert "correction is off" in entries["q-fixable"]["reason"]
@@ -178,7 +178,7 @@ def test_no_correct_skips_flagged_drafts(workdir: Path) -> None:
 def test_separate_corrector_model(workdir: Path) -> None:
     judge, corrector = standard_model(), standard_model()
     corrector.model = "bigger-model"
-    refine_workdir(workdir, judge=judge, corrector=corrector, settings=RefineSettings())
+    refine_workdir(workdir, judge=judge, corrector=corrector, settings=rubric())
     assert all(is_judge(r) for r in judge.history)
     assert corrector.history and not any(is_judge(r) for r in corrector.history)
     evaluation = json.loads((workdir / "evaluation.json").read_text(encoding="utf-8"))
@@ -187,7 +187,7 @@ def test_separate_corrector_model(workdir: Path) -> None:
 
 def test_unparseable_judge_reply_is_retried_once_then_recorded(workdir: Path) -> None:
     model = FakeBackend(scripted(raw={NILE_Q: "I think this pair is fine!"}))
-    summary = refine_workdir(workdir, judge=model, settings=RefineSettings())
+    summary = refine_workdir(workdir, judge=model, settings=rubric())
     nile = entries_by_id(workdir)["n-1"]
     assert nile["verdict"]["label"] is None
     assert "after one retry" in nile["verdict"]["error"]
@@ -206,17 +206,17 @@ def test_retry_that_succeeds_is_used(workdir: Path) -> None:
             return "```json\n{\"label\": \"Clear\"}\n```"  # JSON, but not a full verdict
         return scripted()(request)
 
-    refine_workdir(workdir, judge=FakeBackend(reply), settings=RefineSettings())
+    refine_workdir(workdir, judge=FakeBackend(reply), settings=rubric())
     assert entries_by_id(workdir)["n-1"]["final_decision"] == "kept"
 
 
 def test_resume_rejudges_only_changed_pairs(workdir: Path) -> None:
     first = standard_model()
-    refine_workdir(workdir, judge=first, settings=RefineSettings())
+    refine_workdir(workdir, judge=first, settings=rubric())
     assert first.history
 
     again = standard_model()
-    refine_workdir(workdir, judge=again, settings=RefineSettings())
+    refine_workdir(workdir, judge=again, settings=rubric())
     assert again.history == []  # everything came from the cache
     assert entries_by_id(workdir)["q-fixable"]["final_decision"] == "corrected"
 
@@ -226,17 +226,17 @@ def test_resume_rejudges_only_changed_pairs(workdir: Path) -> None:
     doc["chunks"][0]["suggestions"][0]["status"] = "edited"
     path.write_text(json.dumps(doc), encoding="utf-8")
     third = standard_model()
-    refine_workdir(workdir, judge=third, settings=RefineSettings())
+    refine_workdir(workdir, judge=third, settings=rubric())
     assert [prompt_pair(r) for r in third.history] == [
         (NILE_Q, "The Nile ends in the Mediterranean Sea.")]
     assert entries_by_id(workdir)["n-1"]["status"] == "edited"
 
 
 def test_changing_the_judge_model_rejudges(workdir: Path) -> None:
-    refine_workdir(workdir, judge=standard_model(), settings=RefineSettings())
+    refine_workdir(workdir, judge=standard_model(), settings=rubric())
     other = standard_model()
     other.model = "another-judge"
-    refine_workdir(workdir, judge=other, settings=RefineSettings())
+    refine_workdir(workdir, judge=other, settings=rubric())
     assert sum(1 for r in other.history if is_judge(r)) >= 5
 
 
@@ -248,7 +248,7 @@ def test_model_failures_are_recorded_not_raised(workdir: Path) -> None:
             return LLMError("server went away")
         return scripted()(request)
 
-    summary = refine_workdir(workdir, judge=FakeBackend(reply), settings=RefineSettings())
+    summary = refine_workdir(workdir, judge=FakeBackend(reply), settings=rubric())
     clear = entries_by_id(workdir)["q-clear"]
     assert clear["final_decision"] == "skipped"
     assert "server went away" in clear["verdict"]["error"]
@@ -263,7 +263,7 @@ def test_demo_judge_lets_deterministic_checks_decide(workdir: Path) -> None:
                        json.dumps({"question": "How tall is the Eiffel Tower?",
                                    "answer": "The tower is 330 metres tall."}),
                        is_demo_model=True, model="SmolLM2-135M-Instruct.Q4_1.gguf")
-    summary = refine_workdir(workdir, judge=demo, settings=RefineSettings())
+    summary = refine_workdir(workdir, judge=demo, settings=rubric())
     assert summary.demo_judge
     evaluation = json.loads((workdir / "evaluation.json").read_text(encoding="utf-8"))
     assert "demo model" in evaluation["demo_judge"]
@@ -288,7 +288,7 @@ def test_broken_json_file_is_reported_and_others_go_on(workdir: Path) -> None:
     broken = workdir / "output_json" / "broken_suggestions.json"
     broken.write_text('{\n  "schema": "qaforge.suggestions/1",\n  "chunks": [,]\n}\n',
                       encoding="utf-8")
-    summary = refine_workdir(workdir, judge=standard_model(), settings=RefineSettings())
+    summary = refine_workdir(workdir, judge=standard_model(), settings=rubric())
     assert not summary.ok
     assert len(summary.files_failed) == 1
     error = summary.files_failed[0]
@@ -300,7 +300,7 @@ def test_broken_json_file_is_reported_and_others_go_on(workdir: Path) -> None:
 
 def test_empty_workdir_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"no \*_suggestions\.json"):
-        refine_workdir(tmp_path, judge=FakeBackend(), settings=RefineSettings())
+        refine_workdir(tmp_path, judge=FakeBackend(), settings=rubric())
 
 
 def test_outputs_are_unicode_and_stable(tmp_path: Path) -> None:
@@ -309,11 +309,11 @@ def test_outputs_are_unicode_and_stable(tmp_path: Path) -> None:
     write_doc(tmp_path, "dom.pdf", [chunk(text, [
         pair("d-1", "Wann wurde der Kölner Dom vollendet?", "Er wurde 1880 vollendet."),
         pair("d-2", "Wie hoch ist der Kölner Dom?", "Er ist 157 Meter hoch.")])])
-    refine_workdir(tmp_path, judge=FakeBackend(scripted()), settings=RefineSettings())
+    refine_workdir(tmp_path, judge=FakeBackend(scripted()), settings=rubric())
     first = (tmp_path / "cleaned_finetune.jsonl").read_bytes()
     assert "Kölner".encode() in first
     (tmp_path / ".qaforge" / "cache.sqlite").unlink()
-    refine_workdir(tmp_path, judge=FakeBackend(scripted()), settings=RefineSettings())
+    refine_workdir(tmp_path, judge=FakeBackend(scripted()), settings=rubric())
     assert (tmp_path / "cleaned_finetune.jsonl").read_bytes() == first
 
 
@@ -327,7 +327,7 @@ def test_string_style_suggestions_end_to_end(tmp_path: Path) -> None:
                                                    "A: It is about 6,650 kilometres long.")])
     model = FakeBackend(scripted(corrections={
         "According to the passage, how tall is it?": ("How tall is the Eiffel Tower?", "")}))
-    summary = refine_workdir(tmp_path, judge=model, settings=RefineSettings())
+    summary = refine_workdir(tmp_path, judge=model, settings=rubric())
     assert summary.pairs_in == 3
     evaluation = json.loads((tmp_path / "evaluation.json").read_text(encoding="utf-8"))
     assert [(e["origin"], e["status"]) for e in evaluation["entries"]] == [("text", "edited")] * 3
@@ -363,7 +363,7 @@ def write_facts(root: Path) -> Path:
 def test_after_a_person_edits_five_pairs_only_those_five_are_judged(tmp_path: Path) -> None:
     path = write_facts(tmp_path)
     first = FakeBackend(scripted())
-    refine_workdir(tmp_path, judge=first, settings=RefineSettings())
+    refine_workdir(tmp_path, judge=first, settings=rubric())
     assert len(first.history) == len(FACTS)
 
     doc = json.loads(path.read_text(encoding="utf-8"))
@@ -376,7 +376,7 @@ def test_after_a_person_edits_five_pairs_only_those_five_are_judged(tmp_path: Pa
     path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
 
     second = FakeBackend(scripted())
-    summary = refine_workdir(tmp_path, judge=second, settings=RefineSettings())
+    summary = refine_workdir(tmp_path, judge=second, settings=rubric())
     assert len(edited) == 5
     assert sorted(prompt_pair(r) for r in second.history) == sorted(edited.items())
     assert summary.cache_hits == len(FACTS) - 5
@@ -395,13 +395,13 @@ def test_a_crash_mid_judging_resumes_where_it_stopped(tmp_path: Path) -> None:
 
     crashed = FakeBackend(scripted(), max_concurrency=1)
     with pytest.raises(Crash):
-        refine_workdir(tmp_path, judge=crashed, settings=RefineSettings(),
+        refine_workdir(tmp_path, judge=crashed, settings=rubric(),
                        progress=crash_after_four)
     assert not (tmp_path / "cleaned_finetune.jsonl").exists()
     done_before = {prompt_pair(r)[0] for r in crashed.history}
 
     resumed = FakeBackend(scripted())
-    summary = refine_workdir(tmp_path, judge=resumed, settings=RefineSettings())
+    summary = refine_workdir(tmp_path, judge=resumed, settings=rubric())
     asked_again = {prompt_pair(r)[0] for r in resumed.history}
     assert summary.cache_hits == 4
     assert len(asked_again) == len(FACTS) - 4

@@ -21,11 +21,11 @@ from reliability_helpers import diverse_workdir, load_clean, pairs_of, words_pdf
 
 import qaforge.cli.generate as generate_cli
 from qaforge.cli import cli
-from qaforge.config import RefineSettings
 from qaforge.llm.base import ChatRequest, Completion, LLMError
 from qaforge.llm.fake import FakeBackend, echo_pairs
 from qaforge.refine import refine_workdir
 from qaforge.suggestions import suggestions_dir
+from refine.refine_helpers import rubric
 
 REPETITION = "the pump the pump " * 400
 GARBAGE = {  # reply -> the chunk stays failed, with this reply kept verbatim as its raw text
@@ -145,7 +145,7 @@ def judged(tmp_path: Path) -> tuple[Path, dict[str, str], FakeBackend]:
     diverse_workdir(tmp_path, random.Random(2), documents=2, chunks=3, pairs=3)
     plan = judge_plan(tmp_path)
     judge = scripted_judge(plan)
-    summary = refine_workdir(tmp_path, judge=judge, settings=RefineSettings())
+    summary = refine_workdir(tmp_path, judge=judge, settings=rubric())
     assert summary.labels["no verdict"] == len(JUDGE_GARBAGE)
     assert ("judge gave no verdict", str(len(JUDGE_GARBAGE))) in summary.rows()
     return tmp_path, plan, judge

@@ -22,12 +22,12 @@ from reliability_helpers import diverse_workdir, load_clean, pairs_of, run_cli, 
 
 import qaforge.cli.generate as generate_cli
 from qaforge.cli import cli
-from qaforge.config import RefineSettings
 from qaforge.llm.base import ChatRequest
 from qaforge.llm.fake import FakeBackend, echo_pairs
 from qaforge.refine import refine_workdir
 from qaforge.review.server import ReviewServer
 from qaforge.suggestions import suggestions_dir
+from refine.refine_helpers import rubric
 
 LONG_LINE = "Long line: " + " ".join(f"w{n}" for n in range(20_000)) + " end."
 assert len(LONG_LINE) > 100_000
@@ -160,7 +160,7 @@ def test_judge_reply_with_a_lone_surrogate_gives_a_verdict(tmp_path: Path) -> No
         return json.dumps({"clarity": 5, "coherence": 5, "relevance": 5, "groundedness": 5,
                            "label": "Clear", "reason": "Grounded \ud800 and clear."})
 
-    summary = refine_workdir(tmp_path, judge=FakeBackend(judge), settings=RefineSettings())
+    summary = refine_workdir(tmp_path, judge=FakeBackend(judge), settings=rubric())
     assert summary.labels["no verdict"] == 0 and summary.labels["Clear"] > 0
     strict_json(tmp_path / "evaluation.json")
 

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from review_helpers import FLAWED_PAIRS, WriteDoc, refined_chunks, run_refine
 
+from qaforge.refine.verify import CLEAR_REASON
 from qaforge.review import judged as judged_module
 from qaforge.review.server import ReviewServer
 
@@ -58,7 +59,7 @@ def test_each_pair_shows_what_refine_found(api: httpx.Client) -> None:
     judge = chunk["judge"]
     clean = judge[ids["What powers the Model 7 pump?"]]
     assert clean["label"] == "Clear" and clean["decision"] == "kept"
-    assert clean["reason"] == "The answer is supported by the passage."
+    assert clean["reason"] == CLEAR_REASON  # the default judge method: checks
     assert not clean["flagged"] and not clean["stale"] and not clean["flags"]
 
     cut = judge[ids[FLAWED_PAIRS[1][0]]]

@@ -47,7 +47,8 @@ def echo_pairs(request: ChatRequest) -> str:
     one). Pairs (``pairs``) and quiz items (``items``) come from the
     passage's sentences, and so do the question forms' items (:mod:`qaforge.forms`, told
     apart by their fields); a judge schema (``label``) gets ``Clear``; a correction schema
-    (``question``/``answer``) gets the pair back; a grade (``correct``) says "yes" when the
+    (``question``/``answer``) gets the pair back; the judge's answer check (``answer``
+    alone) gets the pair's answer; a grade (``correct``) says "yes" when the
     reference (the grade's passage) is inside the answer; an eval answer (tag
     ``eval-answer:``, free text) is the passage, or "I do not know." without one.
     """
@@ -66,6 +67,8 @@ def echo_pairs(request: ChatRequest) -> str:
     if "label" in props:
         return json.dumps({"reason": "The answer is supported by the passage.", "clarity": 5,
                            "coherence": 5, "relevance": 5, "groundedness": 5, "label": "Clear"})
+    if set(props) == {"answer"}:  # the judge's answer check: the pair's answer, so it agrees
+        return json.dumps({"answer": answer or "not stated"})
     if "question" in props and "answer" in props:
         return json.dumps({"question": question or "What is described?",
                            "answer": answer or "It is described in the text."})

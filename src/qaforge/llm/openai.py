@@ -38,7 +38,7 @@ from qaforge.llm.base import (
 )
 from qaforge.llm.catalogue import is_demo_model
 from qaforge.llm.openai_wire import (
-    Retryable,
+    _Retryable,
     first_model_id,
     normalize_base_url,
     parse_retry_after,
@@ -181,7 +181,7 @@ class OpenAIClient(LLMClient):
             except LLMError:
                 ok = True  # the server answered; the request itself is bad
                 raise
-            except Retryable as exc:
+            except _Retryable as exc:
                 last_error = f"{endpoint.url}: {exc}"
                 if attempt < self.retries:
                     self._sleep(self._delay(attempt, exc.retry_after), cancel)
@@ -225,9 +225,9 @@ class OpenAIClient(LLMClient):
             response = self._http.post(f"{base_url}/chat/completions", json=body)
             response.read()  # the whole body: truncation raises here
         except httpx.TimeoutException as exc:
-            raise Retryable(f"timed out ({type(exc).__name__})") from exc
+            raise _Retryable(f"timed out ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
-            raise Retryable(f"connection problem: {type(exc).__name__}: {exc}") from exc
+            raise _Retryable(f"connection problem: {type(exc).__name__}: {exc}") from exc
         return read_reply(response, base_url)
 
     # ------------------------------------------------------------------ tokens & info

@@ -3,7 +3,7 @@
 What every ``/v1/chat/completions`` server speaks, apart from how the client sends, spreads
 and retries requests (:mod:`qaforge.llm.openai`) and from each server's quirks
 (:mod:`qaforge.llm.profiles`, asked here for field names and formats). A reply that may
-succeed if the request is sent again raises :class:`Retryable`; one that will not, an
+succeed if the request is sent again raises :class:`_Retryable`; one that will not, an
 :class:`~qaforge.llm.base.LLMError`.
 """
 
@@ -24,7 +24,7 @@ from qaforge.llm.profiles import ServerProfile
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 
-class Retryable(Exception):
+class _Retryable(Exception):
     """One failed attempt that may succeed if repeated."""
 
     def __init__(self, message: str, retry_after: float | None = None) -> None:
@@ -89,19 +89,19 @@ def request_body(request: ChatRequest, profile: ServerProfile, *, model: str,
 
 
 def read_reply(response: httpx.Response, base_url: str) -> Completion:
-    """The completion in a response whose body has been read; raises :class:`Retryable` for
+    """The completion in a response whose body has been read; raises :class:`_Retryable` for
     a status or body that may pass, :class:`~qaforge.llm.base.LLMError` for a refusal."""
     raw = response.content
     status = response.status_code
     if status in RETRY_STATUS or status >= 500:
-        raise Retryable(f"HTTP {status}: {error_message(raw)}",
+        raise _Retryable(f"HTTP {status}: {error_message(raw)}",
                         parse_retry_after(response.headers.get("retry-after")))
     if status >= 400:
         raise LLMError(f"{base_url}: HTTP {status}: {error_message(raw)}")
     try:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise Retryable(f"response body is not JSON ({exc.msg if hasattr(exc, 'msg') else exc}"
+        raise _Retryable(f"response body is not JSON ({exc.msg if hasattr(exc, 'msg') else exc}"
                         f"; {len(raw)} bytes: {raw[:80]!r})") from exc
     return parse_completion(data, base_url)
 
@@ -112,7 +112,7 @@ def parse_completion(data: Any, base_url: str) -> Completion:
         choice = data["choices"][0]
         message = choice["message"]
     except (KeyError, IndexError, TypeError) as exc:
-        raise Retryable(f"response has no choices[0].message: {str(data)[:120]}") from exc
+        raise _Retryable(f"response has no choices[0].message: {str(data)[:120]}") from exc
     text = message.get("content")
     if text is None:
         refusal = message.get("refusal")

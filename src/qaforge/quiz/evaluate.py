@@ -13,7 +13,6 @@ The functions take started clients, so a benchmark can drive them with its own m
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -26,7 +25,7 @@ from qaforge.prompts import load_prompt
 from qaforge.quiz.items import QuizItem, open_book_prompt, question_prompt
 from qaforge.refine.cache import ReplyStore
 from qaforge.refine.calls import ask_json
-from qaforge.refine.checks import normalise
+from qaforge.refine.checks import normalise, token_f1, tokens_without_articles
 from qaforge.refine.judge import fit_passage, passage_budget
 
 GRADE_PROMPT = "grade/v1"
@@ -38,7 +37,6 @@ SCORE: dict[str, float] = {"yes": 1.0, "partial": 0.5, "no": 0.0}
 ANSWER_MAX_TOKENS = 160
 GRADE_MAX_TOKENS = 120
 REASON_MAX = 200
-_ARTICLES = frozenset({"a", "an", "the"})
 
 GRADE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -104,28 +102,10 @@ class ModelAnswers:
     answers: list[Answer] = field(default_factory=list)
 
 
-def _tokens(text: str) -> list[str]:
-    return [w for w in normalise(text).split() if w not in _ARTICLES]
-
-
-def token_f1(prediction: str, reference: str) -> tuple[float, float]:
-    """``(f1, recall)`` of the answer's words against the reference's (SQuAD-style:
-    case, punctuation and articles ignored). Recall alone forgives a chatty answer."""
-    predicted, wanted = _tokens(prediction), _tokens(reference)
-    if not predicted or not wanted:
-        same = float(predicted == wanted)
-        return same, same
-    common = sum((Counter(predicted) & Counter(wanted)).values())
-    if common == 0:
-        return 0.0, 0.0
-    precision, recall = common / len(predicted), common / len(wanted)
-    return 2 * precision * recall / (precision + recall), recall
-
-
 def deterministic_score(item: QuizItem, answer: str) -> tuple[float, float]:
     """Token F1 and recall; a yes/no item scores on the first yes or no of the answer."""
     if item.form == "yesno":
-        first = next((w for w in _tokens(answer) if w in ("yes", "no")), None)
+        first = next((w for w in tokens_without_articles(answer) if w in ("yes", "no")), None)
         same = float(first is not None and first == normalise(item.answer).split()[0])
         return same, same
     return token_f1(answer, item.answer)

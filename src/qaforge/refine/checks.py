@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable
 
 from rapidfuzz import fuzz
@@ -63,6 +64,28 @@ def normalise(text: str) -> str:
     spaces inside Chinese or Japanese text do not count)."""
     text = unicodedata.normalize("NFKC", text).casefold()
     return join_unspaced(" ".join(_WORD.findall(text)))
+
+
+_ARTICLES = frozenset({"a", "an", "the"})
+
+
+def tokens_without_articles(text: str) -> list[str]:
+    """The normalised words of ``text`` without English articles (SQuAD's answer words)."""
+    return [w for w in normalise(text).split() if w not in _ARTICLES]
+
+
+def token_f1(prediction: str, reference: str) -> tuple[float, float]:
+    """``(f1, recall)`` of the answer's words against the reference's (SQuAD-style:
+    case, punctuation and articles ignored). Recall alone forgives a chatty answer."""
+    predicted, wanted = tokens_without_articles(prediction), tokens_without_articles(reference)
+    if not predicted or not wanted:
+        same = float(predicted == wanted)
+        return same, same
+    common = sum((Counter(predicted) & Counter(wanted)).values())
+    if common == 0:
+        return 0.0, 0.0
+    precision, recall = common / len(predicted), common / len(wanted)
+    return 2 * precision * recall / (precision + recall), recall
 
 
 def question_issues(question: str, answer: str, chunk_text: str = "", form: str = "qa",

@@ -59,7 +59,7 @@ class CorrectionReply(BaseModel):
 
 def describe_verdict(verdict: Verdict) -> str:
     scores = ", ".join(f"{k} {v}" for k, v in verdict.scores.items() if v is not None)
-    return f"{verdict.label} ({scores})"
+    return f"{verdict.label} ({scores})" if scores else str(verdict.label)
 
 
 def flags_for(record: PairRecord, verdict: Verdict | None, grounding: Grounding | None,
@@ -87,9 +87,11 @@ def correction_target(record: PairRecord, min_grounding: float) -> Literal["ques
         return "both"
     if record.grounding is not None and record.grounding.score < min_grounding:
         return "both"
-    if (verdict is not None and not verdict.advisory and verdict.error is None
-            and verdict.label == "Needs Improvement"):
-        return "both"
+    if verdict is not None and not verdict.advisory and verdict.error is None:
+        if verdict.checks is not None:  # the checks say which half is wrong
+            return "both" if verdict.fix == "answer" else "question"
+        if verdict.label == "Needs Improvement":
+            return "both"
     return "question"
 
 

@@ -1,14 +1,19 @@
-"""Step 3: an LLM judge scores every pair with its source chunk in view.
+"""Step 3: an LLM judge labels every pair with its source chunk in view.
 
-The judge returns schema-constrained JSON (scores for clarity, coherence, relevance and
-groundedness, the seed's label, one reason); replies are validated with pydantic, retried
-once, and cached by content. The judge only labels: it never changes a pair's text.
+Two methods. ``checks`` (the default, :mod:`.verify`): a short schema-constrained check a
+small model does reliably (it answers the question itself from the passage, and the two
+answers are compared without a model), combined with the deterministic findings into the
+seed's label. ``rubric``: the model scores clarity, coherence, relevance and groundedness
+1-5 and gives the label and a reason (a coin toss below ~7B, docs/benchmarks.md).
+Replies are validated with pydantic, retried once, and cached by content. The judge only
+labels: it never changes a pair's text.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -19,6 +24,17 @@ from qaforge.prompts import load_prompt
 from qaforge.refine.cache import ReplyStore
 from qaforge.refine.calls import ask_json
 from qaforge.refine.pair_record import LABELS, Grounding, Issue, Label, PairRecord, Verdict
+from qaforge.refine.verify import (
+    ANSWER_CHECK_PROMPT,
+    ANSWER_MAX_TOKENS,
+    ANSWER_SCHEMA,
+    AnswerReply,
+    CheckResults,
+    label_from_checks,
+)
+
+JudgeMethod = Literal["checks", "rubric"]
+JUDGE_METHODS: tuple[JudgeMethod, ...] = ("checks", "rubric")
 
 #: v2 is v1 with the rubric in the system message, so that every call shares the system
 #: message and a chunk's calls also share the passage (2.0x the judge's throughput here,
@@ -126,18 +142,22 @@ def form_note(record: PairRecord) -> str:
 class Judge:
     """Judges a batch of records with one :class:`LLMClient` (used as a step, or for corrections).
 
-    ``advisory=True`` (the demo judge) still records verdicts but marks them as not deciding.
+    ``method`` is ``"checks"`` or ``"rubric"`` (module docstring). ``advisory=True`` (the
+    demo judge) still records verdicts but marks them as not deciding.
     """
 
     def __init__(self, client: LLMClient, cache: ReplyStore | None = None, *,
                  accept_threshold: float = 4.0, advisory: bool = False,
-                 prompt: str = JUDGE_PROMPT, progress: ProgressFn | None = None) -> None:
+                 method: JudgeMethod = "checks", prompt: str = JUDGE_PROMPT,
+                 progress: ProgressFn | None = None) -> None:
         self.client = client
         self.cache = cache
         self.accept_threshold = accept_threshold
         self.advisory = advisory
-        self.prompt_name = prompt
+        self.method = method
+        self.prompt_name = prompt if method == "rubric" else ANSWER_CHECK_PROMPT
         self.template = load_prompt(prompt)
+        self.answer_template = load_prompt(ANSWER_CHECK_PROMPT)
         self.progress = progress
         self.calls = 0
 
@@ -164,6 +184,20 @@ class Judge:
                            seed=0, tag=f"judge:{record.pair_id}", affinity=record.chunk_key,
                            passage=passage, pair=(candidate.question, candidate.answer))
 
+    def check_request(self, candidate: Candidate) -> ChatRequest:
+        """The ``checks`` method's request: the model answers the question from the passage."""
+        record = candidate.record
+        max_tokens = self.client.sampling.budget(ANSWER_MAX_TOKENS)
+        reserve = self.client.count_tokens(candidate.question) + max_tokens + 300
+        passage = fit_passage(record.chunk_text, self.client,
+                              passage_budget(self.client, reserve))
+        messages = self.answer_template.render(text=passage, question=candidate.question)
+        return ChatRequest(messages=messages, schema=ANSWER_SCHEMA, schema_name="answer",
+                           max_tokens=max_tokens, temperature=self.client.sampling.temperature,
+                           seed=0, tag=f"check-answer:{record.pair_id}",
+                           affinity=record.chunk_key, passage=passage,
+                           pair=(candidate.question, candidate.answer))
+
     def judge(self, candidates: list[Candidate], stage: str = "judge") -> list[Verdict]:
         """Verdicts for ``candidates``, in order (failures are verdicts with ``error``)."""
         if not candidates:
@@ -176,11 +210,32 @@ class Judge:
             if self.progress:
                 self.progress(stage, done, total)
 
+        if self.method == "checks":
+            return self._judge_by_checks(candidates, on_done)
         requests = [self.request(c) for c in candidates]
         replies = ask_json(self.client, requests, JudgeReply, kind="judge", cache=self.cache,
                            on_done=on_done)
         self.calls += sum(1 for r in replies if not r.cached)
         return [self._verdict(r.value, r.error, r.cached, r.raw) for r in replies]
+
+    def _judge_by_checks(self, candidates: list[Candidate],
+                         on_done: Callable[[int], None]) -> list[Verdict]:
+        replies = ask_json(self.client, [self.check_request(c) for c in candidates],
+                           AnswerReply, kind="check-answer", cache=self.cache, on_done=on_done)
+        self.calls += sum(1 for r in replies if not r.cached)
+        verdicts = []
+        for candidate, reply in zip(candidates, replies, strict=True):
+            base = Verdict(model=self.model_id, prompt=self.prompt_name, cached=reply.cached,
+                           advisory=self.advisory)
+            if reply.value is None:
+                verdicts.append(base.model_copy(update={"error": f"judge: {reply.error}",
+                                                        "raw": reply.raw}))
+                continue
+            measures = CheckResults(reply.value["answer"]).measures(candidate.answer)
+            label, reason, fix = label_from_checks(measures, candidate.issues)
+            verdicts.append(base.model_copy(update={
+                "label": label, "reason": reason, "checks": measures, "fix": fix}))
+        return verdicts
 
     def _verdict(self, value: dict[str, Any] | None, error: str | None, cached: bool,
                  raw: str = "") -> Verdict:

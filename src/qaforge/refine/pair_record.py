@@ -6,7 +6,7 @@ the same steps run in-process or as ``map_batches`` over a Ray dataset.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -74,6 +74,10 @@ class Verdict(BaseModel):
     cached: bool = False
     advisory: bool = Field(default=False,
                            description="recorded only; did not decide (demo judge)")
+    checks: dict[str, Any] | None = Field(
+        default=None, description="the judge's checks and their figures (refine/verify.py)")
+    fix: Literal["question", "answer"] | None = Field(
+        default=None, description="which half the checks found wrong")
 
     @property
     def scores(self) -> dict[str, int | None]:

@@ -42,6 +42,7 @@ from qaforge.refine.report import (
     write_dataset,
     write_report,
 )
+from qaforge.refine.verify import ANSWER_CHECK_PROMPT
 
 
 class Laps:
@@ -284,7 +285,8 @@ def finish(workdir: Path, prepared: Prepared, settings: RefineSettings, *,
     meta = {
         "models": {"judge": judge.describe(), "corrector": corrector.describe(),
                    "demo_judge": demo, "generators": _generators(files)},
-        "prompts": {"judge": JUDGE_PROMPT, "correct": CORRECT_PROMPT},
+        "prompts": {"judge": JUDGE_PROMPT if settings.judge_method == "rubric"
+                    else ANSWER_CHECK_PROMPT, "correct": CORRECT_PROMPT},
         "settings": settings.model_dump(mode="json"),
         "model_calls": {**calls, "pairs_judged": tally.judged},
         "cache": cache_stats,
@@ -353,7 +355,7 @@ def refine_workdir(workdir: Path, *, judge: LLMClient, corrector: LLMClient | No
         overall = group_progress(prepared, progress)
         with ReplyCache.for_workdir(workdir) as cache:
             judge_step = Judge(judge, cache, accept_threshold=settings.accept_threshold,
-                               advisory=demo, progress=overall)
+                               advisory=demo, method=settings.judge_method, progress=overall)
             correct_step = Corrector(corrector, judge_step, cache,
                                      min_grounding=settings.min_grounding, progress=overall)
             calls = model_steps(prepared, settings,

@@ -168,14 +168,16 @@ class _RaySteps:
         active = [i for i, r in enumerate(records) if r.active]
         return self._run(records, active, "judge", functools.partial(
             JudgeRecords, self.spec, self.cache,
-            accept_threshold=self.settings.accept_threshold, advisory=self.demo))
+            accept_threshold=self.settings.accept_threshold, advisory=self.demo,
+            method=self.settings.judge_method))
 
     def correct(self, records: list[PairRecord]) -> StepCalls:
         flagged = [i for i, r in enumerate(records) if r.active and r.flags]
         return self._run(records, flagged, "correct", functools.partial(
             CorrectRecords, self.spec, self.cache,
             accept_threshold=self.settings.accept_threshold, advisory=self.demo,
-            min_grounding=self.settings.min_grounding, corrector=self.fixer))
+            method=self.settings.judge_method, min_grounding=self.settings.min_grounding,
+            corrector=self.fixer))
 
     def _run(self, records: list[PairRecord], indices: list[int], name: str,
              factory: Callable[[], Stage]) -> StepCalls:

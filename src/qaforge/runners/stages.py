@@ -32,7 +32,7 @@ from qaforge.prompts import PromptTemplate
 from qaforge.records import Chunk
 from qaforge.refine.cache import ReplyStore
 from qaforge.refine.correct import Corrector
-from qaforge.refine.judge import Judge
+from qaforge.refine.judge import Judge, JudgeMethod
 from qaforge.refine.pair_record import PairRecord
 from qaforge.runners.stage_records import (
     ChunkedDocument,
@@ -199,7 +199,7 @@ class _RefineStage:
     ``stats`` of the first row out."""
 
     def __init__(self, judge: ClientSpec, cache: ReplyStore | None, *,
-                 accept_threshold: float, advisory: bool,
+                 accept_threshold: float, advisory: bool, method: JudgeMethod = "checks",
                  corrector: ClientSpec | None = None) -> None:
         self.judge_client = judge.build()
         self.clients = [self.judge_client]
@@ -210,7 +210,7 @@ class _RefineStage:
             self.clients.append(self.corrector_client)
         self.cache = cache
         self.judge = Judge(self.judge_client, self.cache, accept_threshold=accept_threshold,
-                           advisory=advisory)
+                           advisory=advisory, method=method)
 
     def run(self, records: list[PairRecord]) -> int:
         """Do the step on ``records`` in place; returns model calls made besides judging."""
@@ -245,9 +245,9 @@ class CorrectRecords(_RefineStage):
 
     def __init__(self, judge: ClientSpec, cache: ReplyStore | None, *,
                  accept_threshold: float, advisory: bool, min_grounding: float,
-                 corrector: ClientSpec | None = None) -> None:
+                 method: JudgeMethod = "checks", corrector: ClientSpec | None = None) -> None:
         super().__init__(judge, cache, accept_threshold=accept_threshold, advisory=advisory,
-                         corrector=corrector)
+                         method=method, corrector=corrector)
         self.corrector = Corrector(self.corrector_client, self.judge, self.cache,
                                    min_grounding=min_grounding)
 

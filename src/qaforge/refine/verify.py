@@ -1,0 +1,105 @@
+"""Checks a small judge model can do: the judge's default method (issue 15).
+
+A 1-5 rubric is a coin toss for a 1.5B model (it called 116 of 119 hand-labelled pairs
+Clear, docs/benchmarks.md). The check asks it instead for what it does well, in one short
+schema-constrained call with the pair's chunk in view:
+
+* **answer check**: the model answers the question itself from the passage (or says it is
+  "not stated"); its answer is compared with the pair's without a model: ``containment``
+  is the share of the model's answer words found in the pair's answer, ``agreement`` the
+  token F1 of the two (:func:`qaforge.quiz.evaluate.token_f1`);
+
+A second check, "does the question name what it is about, or rely on the document?",
+was measured and dropped: the 1.5B said "relies on the document" for 6 of 12 passage-
+dependent questions and for 6 of 15 others (docs/benchmarks.md); passage-dependent
+questions are left to the deterministic detectors.
+
+:func:`label_from_checks` turns the figures, with the deterministic findings of :mod:`.checks` and
+:mod:`.detectors`, into the seed's three labels, using this project's labelling guideline
+(``docs/labelling-guideline.md``): ``Clear`` goes in as it is; ``Needs Improvement`` is a
+real fact of the chunk with a defect an editor can fix (a question that relies on the
+passage); ``Unclear`` cannot be saved by an edit (the answer is not what the passage says
+about the question). Thresholds were chosen on the hand-labelled set in ``bench/data``
+(``bench/judge_quality.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, field_validator
+
+from qaforge.refine.checks import token_f1
+from qaforge.refine.pair_record import Issue, Label, fixes
+
+ANSWER_CHECK_PROMPT = "check_answer/v1"
+#: the answer check's reply: one or two sentences
+ANSWER_MAX_TOKENS = 120
+NOT_STATED = "not stated"
+ANSWER_MAX_CHARS = 2000
+CLEAR_REASON = ("the judge's own answer from the passage agrees with the pair's, and no "
+                "deterministic check flags it")
+
+ANSWER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"answer": {"type": "string", "maxLength": 400}},
+    "required": ["answer"],
+    "additionalProperties": False,
+}
+#: below this share of the model's own answer found in the pair's answer, the pair does not
+#: say what the passage says about its question (chosen on bench/data, see docs/benchmarks.md)
+MIN_CONTAINMENT = 0.5
+
+
+class AnswerReply(BaseModel):
+    """The answer check's reply (an over-long answer is cut, not refused: it still compares)."""
+
+    answer: str
+
+    @field_validator("answer", mode="after")
+    @classmethod
+    def _bounded(cls, value: str) -> str:
+        return value[:ANSWER_MAX_CHARS]
+
+
+@dataclass(slots=True)
+class CheckResults:
+    """What the checks found for one pair (``None``: that check has no usable reply)."""
+
+    model_answer: str | None = None
+
+    def measures(self, answer: str) -> dict[str, Any]:
+        """The figures evaluation.json records (and :func:`label` decides on)."""
+        out: dict[str, Any] = {"model_answer": self.model_answer}
+        if self.model_answer is not None:
+            agreement, _ = token_f1(self.model_answer, answer)
+            _, containment = token_f1(answer, self.model_answer)
+            out["not_stated"] = NOT_STATED in self.model_answer.casefold()
+            out["agreement"] = round(agreement, 3)
+            out["containment"] = round(containment, 3)
+        return out
+
+
+def label_from_checks(measures: dict[str, Any], issues: list[Issue]
+                      ) -> tuple[Label, str, str | None]:
+    """``(label, reason, fix)`` for one pair: ``fix`` says which half a correction should
+    rewrite (``"question"`` or ``"answer"``), ``None`` for a ``Clear`` pair."""
+    reasons: list[str] = []
+    answer_off = False
+    if measures.get("not_stated"):
+        answer_off = True
+        reasons.append("answering the question from the passage, the judge found it not "
+                       "stated there")
+    elif "containment" in measures and measures["containment"] < MIN_CONTAINMENT:
+        answer_off = True
+        reasons.append(f"the judge's own answer from the passage is not what the pair says "
+                       f"(only {measures['containment']:.0%} of it is in the pair's answer)")
+    question_off = [i.message for i in fixes(issues) if i.target == "question"]
+    answer_fixes = [i.message for i in fixes(issues) if i.target == "answer"]
+    reasons += question_off + answer_fixes
+    if answer_off:
+        return "Unclear", "; ".join(reasons), "answer"
+    if question_off or answer_fixes:
+        return "Needs Improvement", "; ".join(reasons), "answer" if answer_fixes else "question"
+    return "Clear", CLEAR_REASON, None
