@@ -132,6 +132,8 @@ def _verdict_json(verdict: Verdict | None) -> dict[str, Any] | None:
     out = {"label": verdict.label, "scores": verdict.scores, "reason": verdict.reason,
            "model_label": verdict.model_label, "error": verdict.error, "model": verdict.model,
            "prompt": verdict.prompt, "cached": verdict.cached, "advisory": verdict.advisory}
+    if verdict.checks is not None:  # the checks method's figures and what to fix
+        out["checks"], out["fix"] = verdict.checks, verdict.fix
     if verdict.raw is not None:
         out["raw_reply"] = verdict.raw
     return out

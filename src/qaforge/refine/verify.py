@@ -25,6 +25,7 @@ about the question). Thresholds were chosen on the hand-labelled set in ``bench/
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,7 @@ ANSWER_CHECK_PROMPT = "check_answer/v1"
 ANSWER_MAX_TOKENS = 120
 NOT_STATED = "not stated"
 ANSWER_MAX_CHARS = 2000
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 CLEAR_REASON = ("the judge's own answer from the passage agrees with the pair's, and no "
                 "deterministic check flags it")
 
@@ -78,7 +80,13 @@ class CheckResults:
             out["not_stated"] = NOT_STATED in self.model_answer.casefold()
             out["agreement"] = round(agreement, 3)
             out["containment"] = round(containment, 3)
+            theirs, ours = _numbers(self.model_answer), _numbers(answer)
+            out["numbers_differ"] = bool(theirs and ours and not theirs & ours)
         return out
+
+
+def _numbers(text: str) -> set[str]:
+    return {n.replace(",", "") for n in _NUMBER.findall(text)}
 
 
 def label_from_checks(measures: dict[str, Any], issues: list[Issue]
@@ -91,6 +99,10 @@ def label_from_checks(measures: dict[str, Any], issues: list[Issue]
         answer_off = True
         reasons.append("answering the question from the passage, the judge found it not "
                        "stated there")
+    elif measures.get("numbers_differ"):
+        answer_off = True
+        reasons.append("the numbers of the judge's own answer from the passage are not the "
+                       "pair's")
     elif "containment" in measures and measures["containment"] < MIN_CONTAINMENT:
         answer_off = True
         reasons.append(f"the judge's own answer from the passage is not what the pair says "
