@@ -1,12 +1,14 @@
 """Judge quality: how often refine's gate agrees with hand labels.
 
-Reads the labelled set in ``bench/data`` (``judge_pairs.jsonl`` drafted by a real model on
+Reads the labelled sets in ``bench/data`` (``judge_pairs.jsonl`` drafted by a real model on
 files of ``../shared/pdfs``, ``judge_labels.jsonl`` labelled by hand following
 ``docs/labelling-guideline.md``, ``judge_perturbed.jsonl`` made from ``Clear`` pairs by
-``bench/judge_set.py perturb``), writes them as suggestions files into work dirs (one for
-the hand-labelled pairs and one per perturbation, so that a perturbed copy is never
-deduplicated against its original), runs the real ``qaforge refine --no-correct`` on each
-with the given model, and prints, against the labels:
+``bench/judge_set.py perturb``; the same three with ``_r2``: a second round on other
+documents, labelled after the judge's checks and thresholds were chosen on the first, so
+it measures them on pairs they were not fitted to), writes them as suggestions files into
+work dirs (one for each set of hand-labelled pairs and one per perturbation, so that a
+perturbed copy is never deduplicated against its original), runs the real ``qaforge
+refine --no-correct`` on each with the given model, and prints, against the labels:
 
 * label accuracy: the judge's label equals the hand label (three-way);
 * keep precision (hand ``Clear`` among the pairs refine kept) and keep recall (kept among
@@ -113,17 +115,25 @@ def main() -> int:
                         help="keep the work dirs here (default: a temporary folder)")
     parser.add_argument("refine_args", nargs="*", help="extra flags for qaforge refine")
     args = parser.parse_args()
-    pairs = read_jsonl(args.data / "judge_pairs.jsonl")
-    gold = gold_labels(args.data / "judge_labels.jsonl")
-    perturbed = (read_jsonl(args.data / "judge_perturbed.jsonl")
-                 if (args.data / "judge_perturbed.jsonl").exists() else [])
-    gold.update({row["id"]: row for row in perturbed})
-    sets: dict[str, list[dict[str, Any]]] = {"hand-labelled": [p for p in pairs if p["id"] in gold]}
-    for row in perturbed:
-        sets.setdefault(f"perturbed:{row['perturbation']}", []).append(row)
+    sets: dict[str, list[dict[str, Any]]] = {}
+    gold: dict[str, dict[str, Any]] = {}
+    for suffix, name in (("", "hand-labelled"), ("_r2", "held-out")):
+        if not (args.data / f"judge_labels{suffix}.jsonl").exists():
+            continue
+        pairs = read_jsonl(args.data / f"judge_pairs{suffix}.jsonl")
+        labels = gold_labels(args.data / f"judge_labels{suffix}.jsonl")
+        gold.update(labels)
+        sets[name] = [p for p in pairs if p["id"] in labels]
+        perturbed_file = args.data / f"judge_perturbed{suffix}.jsonl"
+        for row in read_jsonl(perturbed_file) if perturbed_file.exists() else []:
+            gold[row["id"]] = row
+            sets.setdefault(f"{name}:perturbed:{row['perturbation']}", []).append(row)
+    perturbed = [r for name, rows in sets.items() if ":perturbed:" in name for r in rows]
     model = str(benchlib.find_model(args.model) or "")
     print(f"# judge model: {Path(model).name or 'bundled'}; "
-          f"{len(sets['hand-labelled'])} hand-labelled pairs, {len(perturbed)} perturbed")
+          f"{len(sets['hand-labelled'])} hand-labelled pairs (the judge was designed on "
+          f"these), {len(sets.get('held-out', []))} held out (labelled after), "
+          f"{len(perturbed)} perturbed")
     with tempfile.TemporaryDirectory() as tmp:
         root = args.workdir or Path(tmp)
         everything: list[dict[str, Any]] = []
@@ -142,10 +152,18 @@ def main() -> int:
                   f"label right {s['accuracy']:.0%} of {s['judged']} judged, kept {s['kept']}, "
                   f"keep precision {s['keep_precision']:.0%}, recall {s['keep_recall']:.0%}; "
                   f"{seconds / max(1, s['judged']):.1f} s/pair; others {monitor.others:.0%}")
+        rounds = {"designed on (hand-labelled + perturbed)": "hand-labelled",
+                  "HELD OUT (labelled after the design; + perturbed)": "held-out", "ALL": ""}
+        for title, prefix in rounds.items():
+            rows = [r for name, rs in sets.items() if name.startswith(prefix) for r in rs]
+            if not rows:
+                continue
+            s = score(rows, gold, all_entries)
+            print(f"{title}: label right {s['accuracy']:.1%} of {s['judged']}, kept "
+                  f"{s['kept']}, keep precision {s['keep_precision']:.1%}, keep recall "
+                  f"{s['keep_recall']:.1%}")
         s = score(everything, gold, all_entries)
-        print(f"ALL: label right {s['accuracy']:.1%} of {s['judged']}, kept {s['kept']}, "
-              f"keep precision {s['keep_precision']:.1%}, keep recall {s['keep_recall']:.1%}, "
-              f"{total_seconds / max(1, s['judged']):.1f} s/pair")
+        print(f"  {total_seconds / max(1, s['judged']):.1f} s/pair over all sets")
         for defect, (c, n) in s["caught"].items():
             print(f"  {defect}: {c}/{n} not kept")
         print("  confusion (hand -> judge):",

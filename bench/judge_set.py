@@ -4,6 +4,7 @@
     python bench/judge_set.py perturb --pairs bench/data/judge_pairs.jsonl \
         --labels bench/data/judge_labels.jsonl --out bench/data/judge_perturbed.jsonl
     python bench/judge_set.py stats
+    python bench/judge_set.py merge A.jsonl B.jsonl --out bench/data/judge_labels_r2.jsonl
 
 ``collect`` reads the drafted pairs of real work dirs (made with ``qaforge generate`` on
 files of ``../shared/pdfs``) into one JSONL file: a stable ``id`` per pair, its document,
@@ -133,6 +134,26 @@ def perturb(rows: list[dict[str, Any]], labels: dict[str, dict[str, Any]],
     return out
 
 
+#: the order in which labels are strict: when two graders differ, the stricter one wins
+STRICTNESS = {"Clear": 0, "Needs Improvement": 1, "Unclear": 2}
+
+
+def merge(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Two graders' labels of the same pairs as one: the stricter label, the defects of
+    both (when they agree on the label; else the stricter grader's), both notes."""
+    other = {row["id"]: row for row in second}
+    merged = []
+    for a in first:
+        b = other[a["id"]]
+        strict = max((a, b), key=lambda r: STRICTNESS[r["label"]])
+        defects = (sorted(set(a["defects"]) | set(b["defects"])) if a["label"] == b["label"]
+                   else list(strict["defects"]))
+        notes = " / ".join(n for n in (a.get("note", ""), b.get("note", "")) if n)
+        merged.append({"id": a["id"], "label": strict["label"], "defects": defects,
+                       "graders": {"A": a["label"], "B": b["label"]}, "note": notes})
+    return merged
+
+
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
             if line.strip()]
@@ -155,6 +176,10 @@ def main() -> int:
     p.add_argument("--labels", type=Path, default=DATA / "judge_labels.jsonl")
     p.add_argument("--out", type=Path, default=DATA / "judge_perturbed.jsonl")
     p.add_argument("--seed", type=int, default=0)
+    m = sub.add_parser("merge", help="two graders' label files into one")
+    m.add_argument("first", type=Path)
+    m.add_argument("second", type=Path)
+    m.add_argument("--out", type=Path, required=True)
     s = sub.add_parser("stats")
     s.add_argument("--labels", type=Path, default=DATA / "judge_labels.jsonl")
     s.add_argument("--perturbed", type=Path, default=DATA / "judge_perturbed.jsonl")
@@ -163,6 +188,14 @@ def main() -> int:
         rows = collect(args.workdirs)
         write_jsonl(args.out, rows)
         print(f"{len(rows)} pairs from {len({r['source'] for r in rows})} documents -> {args.out}")
+    elif args.command == "merge":
+        merged = merge(read_jsonl(args.first), read_jsonl(args.second))
+        write_jsonl(args.out, merged)
+        same = sum(r["graders"]["A"] == r["graders"]["B"] for r in merged)
+        keep = sum((r["graders"]["A"] == "Clear") == (r["graders"]["B"] == "Clear")
+                   for r in merged)
+        print(f"{len(merged)} pairs: same label {same}, same keep decision {keep}; "
+              f"{dict(Counter(r['label'] for r in merged))} -> {args.out}")
     elif args.command == "perturb":
         labels = {r["id"]: r for r in read_jsonl(args.labels)}
         rows = perturb(read_jsonl(args.pairs), labels, args.seed)
