@@ -82,3 +82,21 @@ def test_export_without_refine_is_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(export_command, [str(tmp_path)])
     assert result.exit_code == 2
     assert "run `qaforge refine` first" in result.output
+
+
+def test_judge_method_flag_picks_how_the_judge_decides(tmp_path: Path) -> None:
+    runner = CliRunner()
+    for method, prompt in (("rubric", "judge/v2"), ("checks", "check_answer/v1")):
+        workdir = make_workdir(tmp_path / method)
+        result = runner.invoke(refine_command, [str(workdir), "--judge-backend", "fake",
+                                                "--judge-method", method])
+        assert result.exit_code == 0, result.output
+        evaluation = json.loads((workdir / "evaluation.json").read_text(encoding="utf-8"))
+        assert evaluation["summary"]["prompts"]["judge"] == prompt
+        assert evaluation["summary"]["settings"]["judge_method"] == method
+        verdicts = [e["verdict"] for e in evaluation["entries"]]
+        if method == "rubric":
+            assert all(v["scores"]["clarity"] and "checks" not in v for v in verdicts)
+        else:
+            assert all(v["checks"]["containment"] == 1.0 for v in verdicts)
+    assert "--judge-method" in runner.invoke(refine_command, ["--help"]).output

@@ -83,6 +83,10 @@ def refine_options(func: Any) -> Any:
                      help="Rewrite flagged drafts with the model (default) or skip them."),
         click.option("--system-prompt", default=None,
                      help="System message to put first in every dataset row."),
+        click.option("--judge-method", type=click.Choice(["checks", "rubric"]), default=None,
+                     help="How the judge decides: checks (default: it answers each question "
+                          "from the passage and the answers are compared) or rubric (it "
+                          "scores each pair 1-5)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -92,7 +96,8 @@ def refine_options(func: Any) -> Any:
 def refine_overrides(params: dict[str, Any]) -> dict[str, Any]:
     """The ``[refine]`` section implied by :func:`refine_options` flags (None = not given)."""
     return {"correct_reviewed": params.get("correct_reviewed"),
-            "correct": params.get("correct"), "system_prompt": params.get("system_prompt")}
+            "correct": params.get("correct"), "system_prompt": params.get("system_prompt"),
+            "judge_method": params.get("judge_method")}
 
 
 def refine_settings(params: dict[str, Any], workdir: Path) -> Settings:
