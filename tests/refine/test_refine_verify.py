@@ -68,6 +68,19 @@ def test_an_answer_the_passage_does_not_give_is_unclear() -> None:
     assert "not stated" in rec.verdict.reason
 
 
+def test_a_judge_answer_that_only_repeats_the_question_says_the_passage_lacks_it() -> None:
+    question = "What is the name of the GLARF converter used?"
+    answer = "The current GLARF converter gives about 75% F-score."
+    measures = CheckResults("GLARF converter").measures(answer, question)
+    assert measures["repeats_question"] and measures["containment"] == 0.0
+    label, reason, fix = label_from_checks(measures, [])
+    assert (label, fix) == ("Unclear", "answer") and "repeat the question" in reason
+    # the same words count when they answer: only the question's own words are left out
+    named = CheckResults("The GLARF converter is called Glarfer.").measures(
+        "It is called Glarfer.", question)
+    assert not named["repeats_question"] and named["containment"] == 1.0
+
+
 def test_a_number_the_passage_does_not_give_is_unclear_even_with_words_in_common() -> None:
     measures = CheckResults("330 metres.").measures("It is 1,200 metres tall.")
     assert measures["containment"] == 0.5 and measures["numbers_differ"]

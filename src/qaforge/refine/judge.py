@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from qaforge.forms import rubric
+from qaforge.languages import passage_language
 from qaforge.llm.base import ChatRequest, LLMClient
 from qaforge.progress import ProgressFn
 from qaforge.prompts import load_prompt
@@ -231,7 +232,9 @@ class Judge:
                 verdicts.append(base.model_copy(update={"error": f"judge: {reply.error}",
                                                         "raw": reply.raw}))
                 continue
-            measures = CheckResults(reply.value["answer"]).measures(candidate.answer)
+            measures = CheckResults(reply.value["answer"]).measures(
+                candidate.answer, candidate.question,
+                passage_language(candidate.record.chunk_text))
             label, reason, fix = label_from_checks(measures, candidate.issues)
             verdicts.append(base.model_copy(update={
                 "label": label, "reason": reason, "checks": measures, "fix": fix}))

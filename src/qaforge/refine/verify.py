@@ -6,8 +6,9 @@ schema-constrained call with the pair's chunk in view:
 
 * **answer check**: the model answers the question itself from the passage (or says it is
   "not stated"); its answer is compared with the pair's without a model: ``containment``
-  is the share of the model's answer words found in the pair's answer, ``agreement`` the
-  token F1 of the two (:func:`qaforge.quiz.evaluate.token_f1`);
+  is the share of the model's own content words (those not already in the question) found
+  in the pair's answer, ``numbers_differ`` says the two give different numbers, and
+  ``agreement`` is their token F1 (recorded, not decided on);
 
 A second check, "does the question name what it is about, or rely on the document?",
 was measured and dropped: the 1.5B said "relies on the document" for 6 of 12 passage-
@@ -31,7 +32,8 @@ from typing import Any
 
 from pydantic import BaseModel, field_validator
 
-from qaforge.refine.checks import token_f1
+from qaforge.languages import content_words
+from qaforge.refine.checks import normalise, token_f1, tokens_without_articles
 from qaforge.refine.pair_record import Issue, Label, fixes
 
 ANSWER_CHECK_PROMPT = "check_answer/v1"
@@ -71,18 +73,37 @@ class CheckResults:
 
     model_answer: str | None = None
 
-    def measures(self, answer: str) -> dict[str, Any]:
-        """The figures evaluation.json records (and :func:`label` decides on)."""
+    def measures(self, answer: str, question: str = "", language: str | None = "en"
+                 ) -> dict[str, Any]:
+        """The figures evaluation.json records (and :func:`label_from_checks` decides on).
+
+        ``containment`` counts only the words of the model's answer that are not in the
+        ``question``: an answer that repeats the question ("the GLARF converter") says
+        nothing, and would otherwise be found in any answer to it (``repeats_question``).
+        """
         out: dict[str, Any] = {"model_answer": self.model_answer}
-        if self.model_answer is not None:
-            agreement, _ = token_f1(self.model_answer, answer)
-            _, containment = token_f1(answer, self.model_answer)
-            out["not_stated"] = NOT_STATED in self.model_answer.casefold()
-            out["agreement"] = round(agreement, 3)
-            out["containment"] = round(containment, 3)
-            theirs, ours = _numbers(self.model_answer), _numbers(answer)
-            out["numbers_differ"] = bool(theirs and ours and not theirs & ours)
+        if self.model_answer is None:
+            return out
+        agreement, _ = token_f1(self.model_answer, answer)
+        asked = set(_words(question, language))
+        own = [w for w in _words(self.model_answer, language) if w not in asked]
+        given = set(_words(answer, language))
+        out["not_stated"] = NOT_STATED in self.model_answer.casefold()
+        out["agreement"] = round(agreement, 3)
+        out["repeats_question"] = not own
+        out["containment"] = round(sum(w in given for w in own) / len(own), 3) if own else 0.0
+        theirs, ours = _numbers(self.model_answer), _numbers(answer)
+        out["numbers_differ"] = bool(theirs and ours and not theirs & ours)
         return out
+
+
+def _words(text: str, language: str | None) -> list[str]:
+    """Content words and numbers (stopwords out); every word for scripts written without
+    spaces."""
+    normal = normalise(text)
+    words = content_words(normal, language)
+    numbers = [w for w in normal.split() if any(ch.isdigit() for ch in w) and w not in words]
+    return words + numbers or tokens_without_articles(text)
 
 
 def _numbers(text: str) -> set[str]:
@@ -99,6 +120,10 @@ def label_from_checks(measures: dict[str, Any], issues: list[Issue]
         answer_off = True
         reasons.append("answering the question from the passage, the judge found it not "
                        "stated there")
+    elif measures.get("repeats_question"):
+        answer_off = True
+        reasons.append("answering the question from the passage, the judge could only repeat "
+                       "the question: the passage does not seem to answer it")
     elif measures.get("numbers_differ"):
         answer_off = True
         reasons.append("the numbers of the judge's own answer from the passage are not the "
