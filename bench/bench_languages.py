@@ -1,0 +1,244 @@
+"""Language benchmark: are the drafted pairs in the document's language, and real questions?
+
+For an English, a German and a Korean document of the shared corpus, a page range (2 pages
+by default) is cut into a temporary PDF and the real ``qaforge generate`` drafts pairs for
+it in a child process (``python -m qaforge generate DIR -o WORK``), one document at a time.
+Every drafted pair is then put through two checks without a model:
+
+- language: qaforge's own detector (``qaforge.languages.detect_language``) on question and
+  answer together, against the language the pairs were asked in (``--language`` when given
+  to generate, else the document's, both recorded in its suggestions file);
+- form: refine's question checks (``qaforge.refine.checks.question_issues``); a pair passes
+  when it has none of the issues ``not_a_question``, ``too_short``, ``not_standalone``,
+  ``empty_question``, ``empty_answer``.
+
+Prints a markdown table, one row per document: language, pages, chunks sent to the model,
+pairs, pairs per chunk, the two shares, seconds (the child's whole run, engine start
+included) and how much CPU other processes took meanwhile; then what the failures were.
+Seconds are a speed figure only when ``others`` was low (a busy row is marked ``*``).
+
+    python bench/bench_languages.py                                   # bundled model
+    python bench/bench_languages.py --model ~/models/qwen2.5-1.5b-instruct-q4_k_m.gguf
+    python bench/bench_languages.py --pages 4 --workdir /tmp/langs    # keep the files
+    python bench/bench_languages.py --docs ko:korean-insurance-report-4p.pdf:1 -- --pairs 5
+
+Everything after ``--`` goes to ``qaforge generate`` as it is (``-- --backend fake``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import benchlib
+
+#: language:file:first page (1-based, a page with running text) of the default documents
+DOCS = ("en:elsevier-jhydrol-2005.pdf:2,de:GeoTopo-komprimiert.pdf:6,"
+        "ko:korean-insurance-report-4p.pdf:1")
+#: the form issues that make a pair fail the check (refine/checks.py)
+FORM_FAILURES = frozenset({"not_a_question", "too_short", "not_standalone",
+                           "empty_question", "empty_answer"})
+#: other processes' share of the machine above which seconds are no speed figure
+BUSY = 0.25
+
+
+@dataclass
+class Doc:
+    language: str
+    file: str
+    first_page: int
+
+
+@dataclass
+class Result:
+    doc: Doc
+    pages: str = ""
+    language: str | None = None  # the one the pairs were asked in (recorded by generate)
+    chunks: int = 0
+    skipped: int = 0
+    pairs: int = 0
+    in_language: int = 0
+    form_ok: int = 0
+    other_languages: Counter[str] = field(default_factory=Counter)
+    form_codes: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+    others: float = 0.0
+    exit_code: int = 0
+
+    def share(self, count: int) -> str:
+        return f"{count / self.pairs:.0%}" if self.pairs else "-"
+
+    def row(self) -> str:
+        busy = "*" if self.others > BUSY else ""
+        if self.exit_code:
+            return (f"| {self.doc.file} | {self.doc.language} | {self.pages} | "
+                    f"generate exited {self.exit_code} | | | | | {self.seconds:.0f}{busy} | "
+                    f"{self.others:.0%} |")
+        return (f"| {self.doc.file} | {self.language or '?'} | {self.pages} | {self.chunks} | "
+                f"{self.pairs} | {self.pairs / max(self.chunks, 1):.2f} | "
+                f"{self.share(self.in_language)} | {self.share(self.form_ok)} | "
+                f"{self.seconds:.0f}{busy} | {self.others:.0%} |")
+
+
+def parse_docs(spec: str) -> list[Doc]:
+    """``en:a.pdf:2,de:b.pdf:6`` -> documents (the first page defaults to 1)."""
+    docs = []
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        language, file, *first = item.split(":")
+        docs.append(Doc(language, file, int(first[0]) if first else 1))
+    return docs
+
+
+def cut_pages(source: Path, first: int, count: int, dest: Path) -> str:
+    """Write pages ``first``.. (``count`` of them; 0: to the end) of ``source`` to
+    ``dest``; returns the range written, ``"10-11"``."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(source))
+    try:
+        total = len(pdf)
+        first = min(max(first, 1), total)
+        last = total if count <= 0 else min(total, first + count - 1)
+        out = pdfium.PdfDocument.new()
+        out.import_pages(pdf, list(range(first - 1, last)))
+        out.save(str(dest))
+        out.close()
+    finally:
+        pdf.close()
+    return f"{first}-{last}" if last > first else str(first)
+
+
+def score(result: Result, suggestions: Path) -> None:
+    """Count ``suggestions``' chunks and pairs, and check every pair's language and form."""
+    from qaforge.languages import detect_language
+    from qaforge.refine.checks import question_issues
+
+    data: dict[str, Any] = json.loads(suggestions.read_text(encoding="utf-8"))
+    params = (data.get("generator") or {}).get("params") or {}
+    result.language = params.get("language") or (data.get("source") or {}).get("language")
+    for chunk in data.get("chunks", []):
+        if chunk.get("skipped"):
+            result.skipped += 1
+            continue
+        result.chunks += 1
+        pairs = chunk.get("suggestions")
+        for pair in pairs if isinstance(pairs, list) else []:  # a string: a person's note
+            question, answer = str(pair.get("question", "")), str(pair.get("answer", ""))
+            result.pairs += 1
+            detected = detect_language(f"{question} {answer}")
+            if detected is not None and detected == result.language:
+                result.in_language += 1
+            else:
+                result.other_languages[detected or "unknown"] += 1
+            issues = question_issues(question, answer, str(chunk.get("text", "")),
+                                     str(pair.get("form") or "qa"), pair.get("turns"))
+            failed = sorted({i.code for i in issues} & FORM_FAILURES)
+            result.form_ok += not failed
+            result.form_codes.update(failed)
+
+
+def run_doc(doc: Doc, corpus: Path, pages: int, work: Path, generate_args: list[str]
+            ) -> Result:
+    """Cut ``doc``'s pages, run ``qaforge generate`` on them and score the pairs."""
+    result = Result(doc)
+    inputs, output = work / f"in-{doc.language}", work / f"out-{doc.language}"
+    inputs.mkdir(parents=True, exist_ok=True)
+    result.pages = cut_pages(corpus / doc.file, doc.first_page, pages, inputs / doc.file)
+    argv = [sys.executable, "-m", "qaforge", "generate", str(inputs), "-o", str(output),
+            "--quiet", *generate_args]
+    with benchlib.LoadMonitor() as load:
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    result.seconds, result.others, result.exit_code = load.wall, load.others, done.returncode
+    if done.returncode:
+        print(f"{doc.file}: generate exited {done.returncode}:\n{done.stdout[-2000:]}"
+              f"{done.stderr[-2000:]}", file=sys.stderr)
+        return result
+    from qaforge.records import suggestions_filename
+
+    score(result, output / "output_json" / suggestions_filename(doc.file))
+    return result
+
+
+def report(results: list[Result]) -> list[str]:
+    lines = ["| document | language | pages | chunks | pairs | pairs/chunk | in language "
+             "| form check | seconds | others |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [r.row() for r in results]
+    if any(r.others > BUSY for r in results):
+        lines.append(f"\n`*`: other processes took over {BUSY:.0%} of the machine: "
+                     "no speed figure")
+    for r in results:
+        if r.exit_code:
+            continue
+        other = ", ".join(f"{code} {n}" for code, n in r.other_languages.most_common())
+        codes = ", ".join(f"{code} {n}" for code, n in r.form_codes.most_common())
+        lines.append(f"{r.doc.file}: asked in {r.language or 'unknown'} (expected "
+                     f"{r.doc.language}); pairs in other languages: {other or 'none'}; "
+                     f"form failures: {codes or 'none'}; skipped chunks: {r.skipped}")
+    return lines
+
+
+def backend_of(generate_args: list[str]) -> str:
+    """The ``--backend`` among ``qaforge generate``'s arguments (default llamacpp)."""
+    backend = "llamacpp"
+    for index, arg in enumerate(generate_args):
+        if arg == "--backend" and index + 1 < len(generate_args):
+            backend = generate_args[index + 1]
+        elif arg.startswith("--backend="):
+            backend = arg.split("=", 1)[1]
+    return backend
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="Arguments after -- go to qaforge generate (e.g. -- --backend fake).")
+    parser.add_argument("--corpus", type=Path, default=benchlib.DEFAULT_CORPUS)
+    parser.add_argument("--docs", default=DOCS,
+                        help="language:file:first page, comma-separated (default: %(default)s)")
+    parser.add_argument("--pages", type=int, default=2,
+                        help="pages per document from its first page (0: to the end)")
+    parser.add_argument("--model", default="", help="GGUF file (default: the bundled model)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="engine threads (default 0: all cores when quiet, else 1)")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="keep the cut PDFs and work dirs here (default: a temporary dir)")
+    argv = sys.argv[1:]
+    split = argv.index("--") if "--" in argv else len(argv)
+    args, extra = parser.parse_args(argv[:split]), argv[split + 1:]
+
+    docs = parse_docs(args.docs)
+    missing = [d.file for d in docs if not (args.corpus / d.file).is_file()]
+    if missing:
+        print(f"nothing to measure: {', '.join(missing)} not in {args.corpus}")
+        return 0
+    backend = backend_of(extra)
+    model = benchlib.find_model(args.model) if backend == "llamacpp" else None
+    if backend == "llamacpp" and model is None:
+        print("nothing to measure: no model (qaforge models pull, or --model FILE)")
+        return 0
+    threads, machine = benchlib.pick_threads(args.threads)
+    generate_args = ["--threads", str(threads), *extra]
+    if model is not None:
+        generate_args[:0] = ["--model", str(model)]
+    elif args.model:
+        generate_args[:0] = ["--model", args.model]
+    shown = f"model {model.name}" if model else f"backend {backend} {args.model}".rstrip()
+    print(f"# {machine}; {shown}; {len(docs)} documents, {args.pages or 'all'} pages each",
+          flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="qaforge-bench-languages-") as tmp:
+        work = args.workdir or Path(tmp)
+        results = [run_doc(doc, args.corpus, args.pages, work, generate_args) for doc in docs]
+    print("\n".join(report(results)))
+    return 1 if any(r.exit_code for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
