@@ -129,3 +129,25 @@ def test_qa_quality_compares_templates_on_the_same_pdf(tiny_corpus: Path,
                      "--model", str(bundled_model), "--threads", "1")
     assert out.count("chunks/min") == 2, out
     assert "qa/v2 / qa/v1: usable pairs per chunk" in out, out
+
+
+@pytest.mark.slow  # three qaforge generate runs (fake backend) on one page each
+def test_bench_languages_checks_pairs_of_en_de_ko_documents(shared_pdfs: Path,
+                                                            tmp_path: Path) -> None:
+    out = run_script("bench_languages.py", "--corpus", str(shared_pdfs), "--pages", "1",
+                     "--workdir", str(tmp_path), "--", "--backend", "fake")
+    assert "| document | language | pages | chunks | pairs | pairs/chunk | in language" in out
+    for language, name, page in (("en", "elsevier-jhydrol-2005", 2),
+                                 ("de", "GeoTopo-komprimiert", 6),
+                                 ("ko", "korean-insurance-report-4p", 1)):
+        data = json.loads((tmp_path / f"out-{language}" / "output_json" /
+                           f"{name}_suggestions.json").read_text(encoding="utf-8"))
+        chunks = [c for c in data["chunks"] if not c.get("skipped")]
+        pairs = sum(len(c["suggestions"]) for c in chunks)
+        row = next(line for line in out.splitlines() if line.startswith(f"| {name}.pdf |"))
+        assert pairs and row.startswith(
+            f"| {name}.pdf | {language} | {page} | {len(chunks)} | {pairs} | "
+        ), (row, pairs)
+        assert f"{name}.pdf: asked in {language} (expected {language})" in out
+    # the fake backend's Korean pairs are sentences of the passage: Korean, and questions
+    assert "| 100% | 100% |" in row, row
