@@ -8,7 +8,7 @@ schema-constrained call with the pair's chunk in view:
   "not stated"); its answer is compared with the pair's without a model: ``containment``
   is the share of the model's own content words (those not already in the question) found
   in the pair's answer, ``numbers_differ`` says the two give different numbers, and
-  ``agreement`` is their token F1 (recorded, not decided on);
+  ``agreement`` is their token F1 (recorded, not decided on).
 
 A second check, "does the question name what it is about, or rely on the document?",
 was measured and dropped: the 1.5B said "relies on the document" for 6 of 12 passage-
@@ -132,11 +132,13 @@ def label_from_checks(measures: dict[str, Any], issues: list[Issue]
         answer_off = True
         reasons.append(f"the judge's own answer from the passage is not what the pair says "
                        f"(only {measures['containment']:.0%} of it is in the pair's answer)")
-    question_off = [i.message for i in fixes(issues) if i.target == "question"]
-    answer_fixes = [i.message for i in fixes(issues) if i.target == "answer"]
-    reasons += question_off + answer_fixes
+    # the deterministic findings are flags of their own: the reason only names them
+    question_off = [i.code for i in fixes(issues) if i.target == "question"]
+    answer_fixes = [i.code for i in fixes(issues) if i.target == "answer"]
     if answer_off:
         return "Unclear", "; ".join(reasons), "answer"
     if question_off or answer_fixes:
-        return "Needs Improvement", "; ".join(reasons), "answer" if answer_fixes else "question"
+        why = ("the judge's own answer from the passage agrees, but the deterministic checks "
+               f"flag it ({', '.join(question_off + answer_fixes)})")
+        return "Needs Improvement", why, "answer" if answer_fixes else "question"
     return "Clear", CLEAR_REASON, None
