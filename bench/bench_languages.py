@@ -61,7 +61,8 @@ class Result:
     doc: Doc
     pages: str = ""
     language: str | None = None  # the one the pairs were asked in (recorded by generate)
-    chunks: int = 0
+    chunks: int = 0  # drafted (sent to the model and answered, or failed)
+    pending: int = 0  # not drafted when the time limit stopped generate
     skipped: int = 0
     pairs: int = 0
     in_language: int = 0
@@ -71,13 +72,14 @@ class Result:
     seconds: float = 0.0
     others: float = 0.0
     exit_code: int = 0
+    stopped: bool = False  # by --max-seconds; what was drafted by then is scored
 
     def share(self, count: int) -> str:
         return f"{count / self.pairs:.0%}" if self.pairs else "-"
 
     def row(self) -> str:
         busy = "*" if self.others > BUSY else ""
-        if self.exit_code:
+        if self.exit_code and not self.stopped:
             return (f"| {self.doc.file} | {self.doc.language} | {self.pages} | "
                     f"generate exited {self.exit_code} | | | | | {self.seconds:.0f}{busy} | "
                     f"{self.others:.0%} |")
@@ -127,6 +129,9 @@ def score(result: Result, suggestions: Path) -> None:
         if chunk.get("skipped"):
             result.skipped += 1
             continue
+        if chunk.get("state", "pending") == "pending":
+            result.pending += 1
+            continue
         result.chunks += 1
         pairs = chunk.get("suggestions")
         for pair in pairs if isinstance(pairs, list) else []:  # a string: a person's note
@@ -144,21 +149,32 @@ def score(result: Result, suggestions: Path) -> None:
             result.form_codes.update(failed)
 
 
-def run_doc(doc: Doc, corpus: Path, pages: int, work: Path, generate_args: list[str]
-            ) -> Result:
-    """Cut ``doc``'s pages, run ``qaforge generate`` on them and score the pairs."""
+def run_doc(doc: Doc, corpus: Path, pages: int, work: Path, generate_args: list[str],
+            max_seconds: float = 0) -> Result:
+    """Cut ``doc``'s pages, run ``qaforge generate`` on them and score the pairs; after
+    ``max_seconds`` (0: no limit) generate is stopped (SIGTERM: it saves the chunks it
+    finished) and those are scored."""
     result = Result(doc)
     inputs, output = work / f"in-{doc.language}", work / f"out-{doc.language}"
     inputs.mkdir(parents=True, exist_ok=True)
     result.pages = cut_pages(corpus / doc.file, doc.first_page, pages, inputs / doc.file)
     argv = [sys.executable, "-m", "qaforge", "generate", str(inputs), "-o", str(output),
             "--quiet", *generate_args]
-    with benchlib.LoadMonitor() as load:
-        done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    result.seconds, result.others, result.exit_code = load.wall, load.others, done.returncode
-    if done.returncode:
-        print(f"{doc.file}: generate exited {done.returncode}:\n{done.stdout[-2000:]}"
-              f"{done.stderr[-2000:]}", file=sys.stderr)
+    with benchlib.LoadMonitor() as load, subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+        try:
+            log, _ = proc.communicate(timeout=max_seconds or None)
+        except subprocess.TimeoutExpired:
+            result.stopped = True
+            proc.terminate()
+            try:
+                log, _ = proc.communicate(timeout=120)
+            except subprocess.TimeoutExpired:  # saving took too long: no more waiting
+                proc.kill()
+                log, _ = proc.communicate()
+    result.seconds, result.others, result.exit_code = load.wall, load.others, proc.returncode
+    if proc.returncode and not result.stopped:
+        print(f"{doc.file}: generate exited {proc.returncode}:\n{log[-4000:]}", file=sys.stderr)
         return result
     from qaforge.records import suggestions_filename
 
@@ -166,16 +182,22 @@ def run_doc(doc: Doc, corpus: Path, pages: int, work: Path, generate_args: list[
     return result
 
 
-def report(results: list[Result]) -> list[str]:
-    lines = ["| document | language | pages | chunks | pairs | pairs/chunk | in language "
-             "| form check | seconds | others |", "|---|---|---|---|---|---|---|---|---|---|"]
-    lines += [r.row() for r in results]
+HEADER = ("| document | language | pages | chunks | pairs | pairs/chunk | in language "
+          "| form check | seconds | others |\n|---|---|---|---|---|---|---|---|---|---|")
+
+
+def notes(results: list[Result]) -> list[str]:
+    """What the table's figures leave out: load, time limits, why pairs failed."""
+    lines = [""]
     if any(r.others > BUSY for r in results):
-        lines.append(f"\n`*`: other processes took over {BUSY:.0%} of the machine: "
+        lines.append(f"`*`: other processes took over {BUSY:.0%} of the machine: "
                      "no speed figure")
     for r in results:
-        if r.exit_code:
+        if r.exit_code and not r.stopped:
             continue
+        if r.stopped:
+            lines.append(f"{r.doc.file}: stopped at the time limit after {r.chunks} of "
+                         f"{r.chunks + r.pending} chunks; the drafted ones are scored")
         other = ", ".join(f"{code} {n}" for code, n in r.other_languages.most_common())
         codes = ", ".join(f"{code} {n}" for code, n in r.form_codes.most_common())
         lines.append(f"{r.doc.file}: asked in {r.language or 'unknown'} (expected "
@@ -207,6 +229,9 @@ def main() -> int:
     parser.add_argument("--model", default="", help="GGUF file (default: the bundled model)")
     parser.add_argument("--threads", type=int, default=0,
                         help="engine threads (default 0: all cores when quiet, else 1)")
+    parser.add_argument("--max-seconds", type=float, default=0,
+                        help="stop generate on a document after this long and score the "
+                             "chunks drafted by then (default 0: no limit)")
     parser.add_argument("--workdir", type=Path, default=None,
                         help="keep the cut PDFs and work dirs here (default: a temporary dir)")
     argv = sys.argv[1:]
@@ -235,9 +260,14 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="qaforge-bench-languages-") as tmp:
         work = args.workdir or Path(tmp)
-        results = [run_doc(doc, args.corpus, args.pages, work, generate_args) for doc in docs]
-    print("\n".join(report(results)))
-    return 1 if any(r.exit_code for r in results) else 0
+        print(HEADER, flush=True)
+        results = []
+        for doc in docs:  # each row as soon as it is known: a long run shows progress
+            results.append(run_doc(doc, args.corpus, args.pages, work, generate_args,
+                                   args.max_seconds))
+            print(results[-1].row(), flush=True)
+    print("\n".join(notes(results)))
+    return 1 if any(r.exit_code and not r.stopped for r in results) else 0
 
 
 if __name__ == "__main__":
