@@ -60,6 +60,8 @@ def test_each_pair_shows_what_refine_found(api: httpx.Client) -> None:
     clean = judge[ids["What powers the Model 7 pump?"]]
     assert clean["label"] == "Clear" and clean["decision"] == "kept"
     assert clean["reason"] == CLEAR_REASON  # the default judge method: checks
+    # the fake judge answers the check with the pair's own answer
+    assert clean["judge_answer"] == "A 12 volt battery powers it."
     assert not clean["flagged"] and not clean["stale"] and not clean["flags"]
 
     cut = judge[ids[FLAWED_PAIRS[1][0]]]

@@ -100,6 +100,11 @@ def _evidence(entry: dict[str, Any]) -> tuple[tuple[int, int, str | None], ...] 
     return tuple(out)
 
 
+def _judge_answer(verdict: dict[str, Any]) -> str:
+    checks = verdict.get("checks")
+    return _text(checks.get("model_answer")) if isinstance(checks, dict) else ""
+
+
 @dataclass(frozen=True, slots=True)
 class Judged:
     """One pair as refine saw it: verdict, checks, flags, decision (all validated, capped)."""
@@ -108,6 +113,8 @@ class Judged:
     advisory: bool
     reason: str
     error: str
+    #: the judge's own answer from the passage (the checks method), to set beside the pair's
+    judge_answer: str
     checks: tuple[dict[str, str], ...]
     flags: tuple[str, ...]
     decision: str
@@ -125,6 +132,7 @@ class Judged:
         return cls(label=label if label in LABELS else None,
                    advisory=verdict.get("advisory") is True,
                    reason=_text(verdict.get("reason")), error=_text(verdict.get("error")),
+                   judge_answer=_judge_answer(verdict),
                    checks=_checks(entry.get("checks")), flags=_texts(entry.get("flags")),
                    decision=decision if decision in DECISIONS else "",
                    decision_reason=_text(entry.get("reason")),
@@ -156,7 +164,8 @@ class Judged:
         """The JSON the page shows on the pair's card."""
         rewrite = self.rewrite if self.rewrite and self.rewrite != self.judged else None
         return {"label": self.label, "advisory": self.advisory, "reason": self.reason,
-                "error": self.error, "checks": list(self.checks), "flags": list(self.flags),
+                "error": self.error, "judge_answer": self.judge_answer,
+                "checks": list(self.checks), "flags": list(self.flags),
                 "decision": self.decision, "decision_reason": self.decision_reason,
                 "rewrite": None if rewrite is None else {"question": rewrite[0],
                                                          "answer": rewrite[1]},

@@ -57,6 +57,9 @@ export function judgeBlock(view) {
     dataset: { label: view.label || "", flagged: String(view.flagged) },
   }, top,
   reason ? el("p", { class: "judge-reason" }, reason) : null,
+  view.judge_answer ? el("p", { class: "judge-answer" },
+    el("span", { class: "judge-title" }, "Judge's own answer from the passage: "),
+    view.judge_answer) : null,
   findings(view),
   view.decision_reason && view.decision !== "kept"
     ? el("details", { class: "judge-why" }, el("summary", null, "Why refine decided so"),
