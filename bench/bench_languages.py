@@ -16,10 +16,13 @@ Prints a markdown table, one row per document: language, pages, chunks sent to t
 pairs, pairs per chunk, the two shares, seconds (the child's whole run, engine start
 included) and how much CPU other processes took meanwhile; then what the failures were.
 Seconds are a speed figure only when ``others`` was low (a busy row is marked ``*``).
+Korean text is many tokens per character, so its 2 pages are ~13 chunks for the bundled
+model (over 6 minutes on 2 busy cores): ``--max-seconds`` bounds each document.
 
     python bench/bench_languages.py                                   # bundled model
     python bench/bench_languages.py --model ~/models/qwen2.5-1.5b-instruct-q4_k_m.gguf
     python bench/bench_languages.py --pages 4 --workdir /tmp/langs    # keep the files
+    python bench/bench_languages.py --max-seconds 150   # stop each generate, score its drafts
     python bench/bench_languages.py --docs ko:korean-insurance-report-4p.pdf:1 -- --pairs 5
 
 Everything after ``--`` goes to ``qaforge generate`` as it is (``-- --backend fake``).
