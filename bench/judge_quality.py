@@ -113,6 +113,9 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--workdir", type=Path, default=None,
                         help="keep the work dirs here (default: a temporary folder)")
+    parser.add_argument("--sets", default="",
+                        help="only the sets whose names start with one of these (comma list, "
+                             "e.g. held-out or held-out,hand-labelled:perturbed)")
     parser.add_argument("refine_args", nargs="*", help="extra flags for qaforge refine")
     args = parser.parse_args()
     sets: dict[str, list[dict[str, Any]]] = {}
@@ -128,10 +131,13 @@ def main() -> int:
         for row in read_jsonl(perturbed_file) if perturbed_file.exists() else []:
             gold[row["id"]] = row
             sets.setdefault(f"{name}:perturbed:{row['perturbation']}", []).append(row)
+    if args.sets:
+        wanted = tuple(args.sets.split(","))
+        sets = {name: rows for name, rows in sets.items() if name.startswith(wanted)}
     perturbed = [r for name, rows in sets.items() if ":perturbed:" in name for r in rows]
     model = str(benchlib.find_model(args.model) or "")
     print(f"# judge model: {Path(model).name or 'bundled'}; "
-          f"{len(sets['hand-labelled'])} hand-labelled pairs (the judge was designed on "
+          f"{len(sets.get('hand-labelled', []))} hand-labelled pairs (the judge was designed on "
           f"these), {len(sets.get('held-out', []))} held out (labelled after), "
           f"{len(perturbed)} perturbed")
     with tempfile.TemporaryDirectory() as tmp:
