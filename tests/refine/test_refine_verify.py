@@ -99,6 +99,12 @@ def test_a_fixable_defect_with_an_agreeing_answer_needs_improvement() -> None:
     cut = Issue(code="truncated", message="cut off", target="answer")
     assert label_from_checks(CheckResults("Gustave Eiffel's company.").measures(ANSWER),
                              [cut])[::2] == ("Needs Improvement", "answer")
+    # a cut-off answer misses part of the judge's: still fixable, not unsalvageable
+    short = CheckResults("It was designed by the engineering company of Gustave Eiffel.")
+    measures = short.measures("It was designed by the", QUESTION)
+    assert measures["containment"] < 0.5
+    assert label_from_checks(measures, [cut])[::2] == ("Needs Improvement", "answer")
+    assert label_from_checks(measures, [])[0] == "Unclear"
     note = Issue(code="padded_copy", message="long", target="answer", severity="note")
     assert label_from_checks(CheckResults("Gustave Eiffel's company.").measures(ANSWER),
                              [note])[0] == "Clear"  # notes only inform

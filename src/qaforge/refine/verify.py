@@ -135,6 +135,11 @@ def label_from_checks(measures: dict[str, Any], issues: list[Issue]
     # the deterministic findings are flags of their own: the reason only names them
     question_off = [i.code for i in fixes(issues) if i.target == "question"]
     answer_fixes = [i.code for i in fixes(issues) if i.target == "answer"]
+    if answer_off and "truncated" in answer_fixes and not measures.get("not_stated"):
+        # a cut-off answer cannot hold all of the judge's: the cut explains it, and an
+        # editor can finish the answer from the passage
+        reasons.append("the answer is cut off (truncated)")
+        return "Needs Improvement", "; ".join(reasons), "answer"
     if answer_off:
         return "Unclear", "; ".join(reasons), "answer"
     if question_off or answer_fixes:
