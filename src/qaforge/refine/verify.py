@@ -34,7 +34,7 @@ from pydantic import BaseModel, field_validator
 
 from qaforge.languages import content_words
 from qaforge.refine.checks import normalise, token_f1, tokens_without_articles
-from qaforge.refine.pair_record import Issue, Label, fixes
+from qaforge.refine.pair_record import Issue, Label
 
 ANSWER_CHECK_PROMPT = "check_answer/v1"
 #: the answer check's reply: one or two sentences
@@ -132,9 +132,11 @@ def label_from_checks(measures: dict[str, Any], issues: list[Issue]
         answer_off = True
         reasons.append(f"the judge's own answer from the passage is not what the pair says "
                        f"(only {measures['containment']:.0%} of it is in the pair's answer)")
-    # the deterministic findings are flags of their own: the reason only names them
-    question_off = [i.code for i in fixes(issues) if i.target == "question"]
-    answer_fixes = [i.code for i in fixes(issues) if i.target == "answer"]
+    # the deterministic findings are flags of their own: the reason only names them. Notes
+    # (points_elsewhere, template_question, padded_copy) count too: on the hand-labelled
+    # round 1 not one of the 24 pairs they were on was Clear
+    question_off = [i.code for i in issues if i.target == "question"]
+    answer_fixes = [i.code for i in issues if i.target == "answer"]
     if answer_off and "truncated" in answer_fixes and not measures.get("not_stated"):
         # a cut-off answer cannot hold all of the judge's: the cut explains it, and an
         # editor can finish the answer from the passage
