@@ -2,13 +2,14 @@
 
 Each returns :class:`Issue` objects with a reason a person and the judge can read. Two send
 a pair to correction (``severity="fix"``): an answer cut off mid-sentence (``truncated``) and
-a question whose referent is only in the passage (``dangling_reference``). The others only
-inform (``severity="note"``): the judge sees them and ``evaluation.json`` records them, but
-they decide nothing on their own: an answer that points at a table or figure the pair does
-not contain (``points_elsewhere``), questions of one passage cut from one template
+a question whose referent is only in the passage (``dangling_reference``). The others are
+notes (``severity="note"``): an answer that points at a table or figure the pair does not
+contain (``points_elsewhere``), questions of one passage cut from one template
 (``template_question``) and an answer that pastes several passage sentences
-(``padded_copy``). All are tuned for precision on real generated pairs
-(``tests/refine/data/detector_cases.json``): when in doubt, they say nothing.
+(``padded_copy``). ``evaluation.json`` records them; the rubric judge sees them in its
+prompt, and the checks judge (:mod:`.verify`) does not call a pair with one ``Clear``.
+All are tuned for precision on real generated pairs (``tests/refine/data/
+detector_cases.json``): when in doubt, they say nothing.
 
 Costs are linear in the pair and its passage (both bounded by :func:`checks.size_issue`).
 """
