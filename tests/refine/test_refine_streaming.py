@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from refine_helpers import EIFFEL, NILE, chunk, pair, scripted, write_doc
+from refine_helpers import EIFFEL, NILE, chunk, pair, rubric, scripted, write_doc
 
 from qaforge.config import RefineSettings
 from qaforge.fileio import read_json
@@ -91,7 +91,7 @@ def whole_list_run(workdir: Path, exact_limit: int) -> tuple[list[dict[str, Any]
                                                              list[dict[str, Any]],
                                                              dict[str, Any]]:
     """Refine as it was before: every step over the one list of every record."""
-    settings = RefineSettings()
+    settings = rubric()
     loaded = load_workdir(workdir)
     records = loaded.records
     check_questions(records)
@@ -99,7 +99,8 @@ def whole_list_run(workdir: Path, exact_limit: int) -> tuple[list[dict[str, Any]
     deduplicate(records, settings.near_duplicate_threshold, exact_limit=exact_limit)
     client = judge_model()
     with ReplyCache(None) as cache:
-        judge = Judge(client, cache, accept_threshold=settings.accept_threshold)
+        judge = Judge(client, cache, accept_threshold=settings.accept_threshold,
+                      method=settings.judge_method)
         steps = pipeline.InProcessSteps(
             judge, Corrector(client, judge, cache, min_grounding=settings.min_grounding),
             [client])
@@ -133,7 +134,7 @@ def test_small_groups_give_the_outputs_of_the_whole_list(
     if exact_limit == 0:
         monkeypatch.setenv(SHARD_ENV, "4")
     workdir = mixed_workdir(tmp_path / "streamed")
-    summary = refine_workdir(workdir, judge=judge_model(), settings=RefineSettings())
+    summary = refine_workdir(workdir, judge=judge_model(), settings=rubric())
     rows, entries, written = streamed_outputs(workdir)
     decisions = {e["pair_id"]: e["final_decision"] for e in entries}
     # the case is what it claims: duplicates and rewrites reach across files
