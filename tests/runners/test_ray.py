@@ -208,7 +208,7 @@ def test_refine_on_ray_writes_the_local_runners_outputs(tmp_path: Path,
                                                          ray_cluster: str) -> None:
     _write_reviewed_workdir(tmp_path / "local")
     shutil.copytree(tmp_path / "local" / "output_json", tmp_path / "ray" / "output_json")
-    refine = RefineSettings()
+    refine = RefineSettings(judge_method="rubric")  # _refine_reply scripts rubric verdicts
     with FakeOpenAIServer(owned_by="llamacpp", reply=_refine_reply) as server:
         judge = LLMSettings(backend="openai", base_url=server.url, concurrency=2)
         with make_client(judge) as client:
@@ -238,16 +238,17 @@ def test_refine_on_ray_with_a_separate_corrector_model(tmp_path: Path,
                                                          ray_cluster: str) -> None:
     _write_reviewed_workdir(tmp_path / "local")
     shutil.copytree(tmp_path / "local" / "output_json", tmp_path / "ray" / "output_json")
+    rubric = RefineSettings(judge_method="rubric")  # _refine_reply scripts rubric verdicts
     with FakeOpenAIServer(owned_by="llamacpp", reply=_refine_reply, model="judge") as judges, \
             FakeOpenAIServer(owned_by="llamacpp", reply=_refine_reply, model="fixer") as fixers:
         judge = LLMSettings(backend="openai", base_url=judges.url)
         fixer = LLMSettings(backend="openai", base_url=fixers.url)
         with make_client(judge) as judge_client, make_client(fixer) as fixer_client:
             local = refine_workdir(tmp_path / "local", judge=judge_client,
-                                   corrector=fixer_client, settings=RefineSettings())
+                                   corrector=fixer_client, settings=rubric)
         sent = (len(judges.received), len(fixers.received))
         ray = refine_workdir_ray(tmp_path / "ray", judge=judge, corrector=fixer,
-                                 settings=RefineSettings())
+                                 settings=rubric)
         ray_sent = (len(judges.received) - sent[0], len(fixers.received) - sent[1])
 
     def asks_for(body: dict[str, Any]) -> set[str]:
