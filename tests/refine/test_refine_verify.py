@@ -110,6 +110,9 @@ def test_a_fixable_defect_with_an_agreeing_answer_needs_improvement() -> None:
                  severity="note")
     assert label_from_checks(CheckResults("Gustave Eiffel's company.").measures(ANSWER),
                              [note])[::2] == ("Needs Improvement", "answer")
+    template = Issue(code="template_question", message="same template", severity="note")
+    assert label_from_checks(CheckResults("Gustave Eiffel's company.").measures(ANSWER),
+                             [template])[0] == "Clear"  # about the chunk's set, not the pair
 
 
 def test_refine_keeps_agreeing_pairs_and_corrects_the_half_the_checks_name(

@@ -7,7 +7,8 @@ notes (``severity="note"``): an answer that points at a table or figure the pair
 contain (``points_elsewhere``), questions of one passage cut from one template
 (``template_question``) and an answer that pastes several passage sentences
 (``padded_copy``). ``evaluation.json`` records them; the rubric judge sees them in its
-prompt, and the checks judge (:mod:`.verify`) does not call a pair with one ``Clear``.
+prompt, and the checks judge (:mod:`.verify`) does not call a pair with one of the first
+or last ``Clear``.
 All are tuned for precision on real generated pairs (``tests/refine/data/
 detector_cases.json``): when in doubt, they say nothing.
 

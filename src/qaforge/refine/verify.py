@@ -51,6 +51,8 @@ ANSWER_SCHEMA: dict[str, Any] = {
     "required": ["answer"],
     "additionalProperties": False,
 }
+#: the deterministic notes (:mod:`.detectors`) that keep a pair from Clear
+PAIR_NOTES = frozenset({"points_elsewhere", "padded_copy"})
 #: below this share of the model's own answer found in the pair's answer, the pair does not
 #: say what the passage says about its question (chosen on bench/data, see docs/benchmarks.md)
 MIN_CONTAINMENT = 0.5
@@ -132,11 +134,13 @@ def label_from_checks(measures: dict[str, Any], issues: list[Issue]
         answer_off = True
         reasons.append(f"the judge's own answer from the passage is not what the pair says "
                        f"(only {measures['containment']:.0%} of it is in the pair's answer)")
-    # the deterministic findings are flags of their own: the reason only names them. Notes
-    # (points_elsewhere, template_question, padded_copy) count too: on the hand-labelled
-    # round 1 not one of the 24 pairs they were on was Clear
-    question_off = [i.code for i in issues if i.target == "question"]
-    answer_fixes = [i.code for i in issues if i.target == "answer"]
+    # the deterministic findings are flags of their own: the reason only names them. The
+    # notes about the pair itself count too (points_elsewhere, padded_copy: on hand-labelled
+    # round 1 not one of the 15 pairs they were on was Clear); a template shared by a
+    # chunk's questions is about the chunk's set of pairs, not a defect of this one
+    counted = [i for i in issues if i.severity == "fix" or i.code in PAIR_NOTES]
+    question_off = [i.code for i in counted if i.target == "question"]
+    answer_fixes = [i.code for i in counted if i.target == "answer"]
     if answer_off and "truncated" in answer_fixes and not measures.get("not_stated"):
         # a cut-off answer cannot hold all of the judge's: the cut explains it, and an
         # editor can finish the answer from the passage
