@@ -110,8 +110,11 @@ def test_flags_reach_the_judge_and_evaluation(tmp_path: Path) -> None:
     assert codes["t1"] == {"template_question": "note"}
     assert codes["t2"]["truncated"] == "fix"
     assert codes["t3"]["points_elsewhere"] == "note"
-    assert by_id["t1"]["final_decision"] == "kept"  # a note informs, it does not decide
-    assert by_id["t3"]["final_decision"] == "kept"
+    assert by_id["t1"]["final_decision"] == "kept"  # a chunk's template does not decide
+    # a note about the pair itself keeps the checks judge from calling it Clear
+    assert by_id["t3"]["verdict"]["label"] == "Needs Improvement"
+    assert "points_elsewhere" in by_id["t3"]["verdict"]["reason"]
+    assert by_id["t3"]["final_decision"] == "skipped"
     assert by_id["t2"]["final_decision"] == "skipped"  # a fix, and correction is off
     assert "cut off mid-sentence" in by_id["t2"]["reason"]
     assert evaluation["summary"]["checks"]["template_question"] == 3
