@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 from click.testing import CliRunner
 
 from qaforge.cli.refine import refine_command
 from qaforge.records import Chunk, GeneratorInfo, Source, Suggestion, SuggestionsFile
+from qaforge.review.server import ReviewServer
 
 MANUAL_CHUNKS: list[dict[str, Any]] = [
     {
@@ -84,3 +87,12 @@ def run_refine(workdir: Path) -> dict[str, Any]:
     assert result.exit_code == 0, result.output
     evaluation: dict[str, Any] = json.loads((workdir / "evaluation.json").read_text("utf-8"))
     return evaluation
+
+
+@contextmanager
+def review_api(workdir: Path) -> Iterator[httpx.Client]:
+    """A review server on ``workdir`` and an HTTP client that carries its token."""
+    with ReviewServer(workdir) as server, httpx.Client(
+            base_url=server.base_url, headers={"X-QAForge-Token": server.token},
+            timeout=30) as client:
+        yield client

@@ -12,11 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
-from review_helpers import FLAWED_PAIRS, WriteDoc, refined_chunks, run_refine
+from review_helpers import FLAWED_PAIRS, WriteDoc, refined_chunks, review_api, run_refine
 
 from qaforge.refine.verify import CLEAR_REASON
 from qaforge.review import judged as judged_module
-from qaforge.review.server import ReviewServer
 
 DOC = "manual_suggestions.json"
 
@@ -29,9 +28,7 @@ def evaluation(workdir: Path, write_doc: WriteDoc) -> dict[str, Any]:
 
 @pytest.fixture
 def api(workdir: Path, evaluation: dict[str, Any]) -> Iterator[httpx.Client]:
-    with ReviewServer(workdir) as running, httpx.Client(
-            base_url=running.base_url, headers={"X-QAForge-Token": running.token},
-            timeout=30) as http:
+    with review_api(workdir) as http:
         yield http
 
 

@@ -7,10 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
-from review_helpers import WriteDoc
-
-from qaforge.review.server import ReviewServer
+from review_helpers import WriteDoc, review_api
 
 TEXT = "The pump starts when the green button is pressed. It stops after ten minutes."
 THOUGHT = "Two facts: how it starts and when it stops."
@@ -25,9 +22,7 @@ def test_api_shows_reasoning_and_review_keeps_it(workdir: Path, write_doc: Write
         pair["reasoning"] = THOUGHT
     path.write_text(json.dumps(data), "utf-8")
 
-    with ReviewServer(workdir) as server, httpx.Client(
-            base_url=server.base_url, headers={"X-QAForge-Token": server.token},
-            timeout=30) as client:
+    with review_api(workdir) as client:
         doc = client.get(f"/api/docs/{path.name}").json()
         chunk = doc["chunk_list"][0]
         assert [p["reasoning"] for p in chunk["pairs"]] == [THOUGHT, THOUGHT]

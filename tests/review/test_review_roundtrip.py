@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
+from review_helpers import review_api
 
 from qaforge.review.ops import OpRequest
-from qaforge.review.server import ReviewServer
 from qaforge.review.store import ReviewError, ReviewStore
 
 DOC = "odd_suggestions.json"
@@ -59,9 +59,7 @@ def odd(workdir: Path) -> Path:
 
 @pytest.fixture
 def http(workdir: Path, odd: Path) -> Iterator[httpx.Client]:
-    with ReviewServer(workdir) as server, httpx.Client(
-            base_url=server.base_url, headers={"X-QAForge-Token": server.token},
-            timeout=30) as client:
+    with review_api(workdir) as client:
         yield client
 
 
