@@ -4,10 +4,13 @@
     summary = refine_workdir(Path("work"), judge=client, settings=settings.refine)
 
 The steps, each a function (or a class holding an LLM client) over a list of
-:class:`PairRecord`, in the order :func:`refine_workdir` runs them: :func:`load_workdir`,
-:func:`check_questions`, :func:`ground`, :func:`deduplicate` (global: it compares across
-documents), :class:`Judge`, :func:`decide`, :class:`Corrector`,
-:func:`deduplicate_rewrites` (global), then :func:`write_outputs`.
+:class:`PairRecord`, in the order :func:`refine_workdir` runs them: load, :func:`check_questions`
+and :func:`ground` file by file; :func:`deduplicate` (global: it compares across documents);
+:class:`Judge` (by default the checks of :mod:`qaforge.refine.verify`), :func:`decide` and
+:class:`Corrector` a group of records at a time; :func:`deduplicate_rewrites` (global); then
+the dataset and ``evaluation.json``. Between the steps the records wait in a temporary
+SQLite store (:mod:`qaforge.refine.record_store`), so memory holds one group, not the
+corpus. :func:`load_workdir` and :func:`write_outputs` do the same for a list in memory.
 """
 
 from __future__ import annotations
