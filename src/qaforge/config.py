@@ -51,6 +51,8 @@ UNTRUSTED_KEYS: dict[str, frozenset[str]] = {
     "runner": frozenset({"runner", "ray_address"}),
 }
 BackendName = Literal["llamacpp", "openai", "transformers", "fake"]
+#: how refine's judge decides (qaforge.refine.judge)
+JudgeMethod = Literal["checks", "rubric"]
 
 
 class _Section(BaseModel):
@@ -168,7 +170,7 @@ class RefineSettings(_Section):
                                "dataset row")
     correct_reviewed: bool = Field(default=False, description="also rewrite flagged "
                                    "pairs a person accepted or edited")
-    judge_method: Literal["checks", "rubric"] = Field(
+    judge_method: JudgeMethod = Field(
         default="checks", description="how the judge decides: checks (it answers each "
         "question from the passage and the answers are compared; measured best with small "
         "models) or rubric (it scores the pair 1-5)")

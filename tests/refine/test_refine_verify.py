@@ -14,7 +14,7 @@ from qaforge.llm.fake import FakeBackend
 from qaforge.refine import refine_workdir
 from qaforge.refine.judge import Judge
 from qaforge.refine.pair_record import Issue, PairRecord
-from qaforge.refine.verify import ANSWER_SCHEMA, CheckResults, label_from_checks
+from qaforge.refine.verify import ANSWER_SCHEMA, compare_answers, label_from_checks
 
 QUESTION = "Who designed the Eiffel Tower?"
 ANSWER = "It was designed by the engineering company of Gustave Eiffel."
@@ -71,47 +71,47 @@ def test_an_answer_the_passage_does_not_give_is_unclear() -> None:
 def test_a_judge_answer_that_only_repeats_the_question_says_the_passage_lacks_it() -> None:
     question = "What is the name of the GLARF converter used?"
     answer = "The current GLARF converter gives about 75% F-score."
-    measures = CheckResults("GLARF converter").measures(answer, question)
+    measures = compare_answers("GLARF converter", answer, question)
     assert measures["repeats_question"] and measures["containment"] == 0.0
     label, reason, fix = label_from_checks(measures, [])
     assert (label, fix) == ("Unclear", "answer") and "repeat the question" in reason
     # the same words count when they answer: only the question's own words are left out
-    named = CheckResults("The GLARF converter is called Glarfer.").measures(
-        "It is called Glarfer.", question)
+    named = compare_answers("The GLARF converter is called Glarfer.", "It is called Glarfer.",
+                            question)
     assert not named["repeats_question"] and named["containment"] == 1.0
 
 
 def test_a_number_the_passage_does_not_give_is_unclear_even_with_words_in_common() -> None:
-    measures = CheckResults("330 metres.").measures("It is 1,200 metres tall.")
+    measures = compare_answers("330 metres.", "It is 1,200 metres tall.")
     assert measures["containment"] == 0.5 and measures["numbers_differ"]
     assert label_from_checks(measures, [])[0] == "Unclear"
-    same = CheckResults("1200 metres.").measures("The tower is 1,200 metres high.")
+    same = compare_answers("1200 metres.", "The tower is 1,200 metres high.")
     assert not same["numbers_differ"] and label_from_checks(same, [])[0] == "Clear"
-    words = CheckResults("Gustave Eiffel's company.").measures("Built in 1889 by Eiffel.")
+    words = compare_answers("Gustave Eiffel's company.", "Built in 1889 by Eiffel.")
     assert not words["numbers_differ"]  # only one side has numbers: nothing to compare
 
 
 def test_a_fixable_defect_with_an_agreeing_answer_needs_improvement() -> None:
     dangling = Issue(code="dangling_reference", message="leans on the passage")
     label, reason, fix = label_from_checks(
-        CheckResults("Gustave Eiffel's company.").measures(ANSWER), [dangling])
+        compare_answers("Gustave Eiffel's company.", ANSWER), [dangling])
     assert (label, fix) == ("Needs Improvement", "question") and "dangling_reference" in reason
     cut = Issue(code="truncated", message="cut off", target="answer")
-    assert label_from_checks(CheckResults("Gustave Eiffel's company.").measures(ANSWER),
+    assert label_from_checks(compare_answers("Gustave Eiffel's company.", ANSWER),
                              [cut])[::2] == ("Needs Improvement", "answer")
     # a cut-off answer misses part of the judge's: still fixable, not unsalvageable
-    short = CheckResults("It was designed by the engineering company of Gustave Eiffel.")
-    measures = short.measures("It was designed by the", QUESTION)
+    measures = compare_answers("It was designed by the engineering company of Gustave "
+                               "Eiffel.", "It was designed by the", QUESTION)
     assert measures["containment"] < 0.5
     assert label_from_checks(measures, [cut])[::2] == ("Needs Improvement", "answer")
     assert label_from_checks(measures, [])[0] == "Unclear"
     # notes (they only inform the rubric judge) keep a pair from Clear here
     note = Issue(code="points_elsewhere", message="see the table", target="answer",
                  severity="note")
-    assert label_from_checks(CheckResults("Gustave Eiffel's company.").measures(ANSWER),
+    assert label_from_checks(compare_answers("Gustave Eiffel's company.", ANSWER),
                              [note])[::2] == ("Needs Improvement", "answer")
     template = Issue(code="template_question", message="same template", severity="note")
-    assert label_from_checks(CheckResults("Gustave Eiffel's company.").measures(ANSWER),
+    assert label_from_checks(compare_answers("Gustave Eiffel's company.", ANSWER),
                              [template])[0] == "Clear"  # about the chunk's set, not the pair
 
 

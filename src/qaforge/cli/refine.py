@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import click
 from rich.panel import Panel
@@ -35,7 +35,7 @@ from qaforge.cli.output import (
     say,
     show,
 )
-from qaforge.config import Settings
+from qaforge.config import JudgeMethod, Settings
 from qaforge.llm import LLMClient, make_client
 from qaforge.progress import Reporter
 from qaforge.refine import RefineSummary, refine_workdir
@@ -83,7 +83,8 @@ def refine_options(func: Any) -> Any:
                      help="Rewrite flagged drafts with the model (default) or skip them."),
         click.option("--system-prompt", default=None,
                      help="System message to put first in every dataset row."),
-        click.option("--judge-method", type=click.Choice(["checks", "rubric"]), default=None,
+        click.option("--judge-method", type=click.Choice(get_args(JudgeMethod)),
+                     default=None,
                      help="How the judge decides: checks (default: it answers each question "
                           "from the passage and the answers are compared) or rubric (it "
                           "scores each pair 1-5)."),

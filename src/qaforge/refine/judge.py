@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from qaforge.config import JudgeMethod
 from qaforge.forms import rubric
 from qaforge.languages import passage_language
 from qaforge.llm.base import ChatRequest, LLMClient
@@ -30,12 +31,9 @@ from qaforge.refine.verify import (
     ANSWER_MAX_TOKENS,
     ANSWER_SCHEMA,
     AnswerReply,
-    CheckResults,
+    compare_answers,
     label_from_checks,
 )
-
-JudgeMethod = Literal["checks", "rubric"]
-JUDGE_METHODS: tuple[JudgeMethod, ...] = ("checks", "rubric")
 
 #: v2 is v1 with the rubric in the system message, so that every call shares the system
 #: message and a chunk's calls also share the passage (2.0x the judge's throughput here,
@@ -232,9 +230,9 @@ class Judge:
                 verdicts.append(base.model_copy(update={"error": f"judge: {reply.error}",
                                                         "raw": reply.raw}))
                 continue
-            measures = CheckResults(reply.value["answer"]).measures(
-                candidate.answer, candidate.question,
-                passage_language(candidate.record.chunk_text))
+            measures = compare_answers(reply.value["answer"], candidate.answer,
+                                       candidate.question,
+                                       passage_language(candidate.record.chunk_text))
             label, reason, fix = label_from_checks(measures, candidate.issues)
             verdicts.append(base.model_copy(update={
                 "label": label, "reason": reason, "checks": measures, "fix": fix}))

@@ -27,7 +27,6 @@ about the question). Thresholds were chosen on the hand-labelled set in ``bench/
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, field_validator
@@ -69,34 +68,26 @@ class AnswerReply(BaseModel):
         return value[:ANSWER_MAX_CHARS]
 
 
-@dataclass(slots=True)
-class CheckResults:
-    """What the checks found for one pair (``None``: that check has no usable reply)."""
+def compare_answers(judge_answer: str, answer: str, question: str = "",
+                    language: str | None = "en") -> dict[str, Any]:
+    """The figures evaluation.json records for the judge's own ``judge_answer`` against the
+    pair's ``answer`` (and :func:`label_from_checks` decides on).
 
-    model_answer: str | None = None
-
-    def measures(self, answer: str, question: str = "", language: str | None = "en"
-                 ) -> dict[str, Any]:
-        """The figures evaluation.json records (and :func:`label_from_checks` decides on).
-
-        ``containment`` counts only the words of the model's answer that are not in the
-        ``question``: an answer that repeats the question ("the GLARF converter") says
-        nothing, and would otherwise be found in any answer to it (``repeats_question``).
-        """
-        out: dict[str, Any] = {"model_answer": self.model_answer}
-        if self.model_answer is None:
-            return out
-        agreement, _ = token_f1(self.model_answer, answer)
-        asked = set(_words(question, language))
-        own = [w for w in _words(self.model_answer, language) if w not in asked]
-        given = set(_words(answer, language))
-        out["not_stated"] = NOT_STATED in self.model_answer.casefold()
-        out["agreement"] = round(agreement, 3)
-        out["repeats_question"] = not own
-        out["containment"] = round(sum(w in given for w in own) / len(own), 3) if own else 0.0
-        theirs, ours = _numbers(self.model_answer), _numbers(answer)
-        out["numbers_differ"] = bool(theirs and ours and not theirs & ours)
-        return out
+    ``containment`` counts only the words of the judge's answer that are not in the
+    ``question``: an answer that repeats the question ("the GLARF converter") says nothing,
+    and would otherwise be found in any answer to it (``repeats_question``).
+    """
+    agreement, _ = token_f1(judge_answer, answer)
+    asked = set(_words(question, language))
+    own = [w for w in _words(judge_answer, language) if w not in asked]
+    given = set(_words(answer, language))
+    theirs, ours = _numbers(judge_answer), _numbers(answer)
+    return {"model_answer": judge_answer,
+            "not_stated": NOT_STATED in judge_answer.casefold(),
+            "agreement": round(agreement, 3),
+            "repeats_question": not own,
+            "containment": round(sum(w in given for w in own) / len(own), 3) if own else 0.0,
+            "numbers_differ": bool(theirs and ours and not theirs & ours)}
 
 
 def _words(text: str, language: str | None) -> list[str]:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from qaforge.boilerplate import is_skipped, mark_skipped
 from qaforge.chunking import chunk_document
-from qaforge.config import LLMSettings
+from qaforge.config import JudgeMethod, LLMSettings
 from qaforge.generate import ChunkJob, GenerateQA
 from qaforge.llm import make_client
 from qaforge.llm.base import LLMClient, WorkerRecipe
@@ -32,7 +32,7 @@ from qaforge.prompts import PromptTemplate
 from qaforge.records import Chunk
 from qaforge.refine.cache import ReplyStore
 from qaforge.refine.correct import Corrector
-from qaforge.refine.judge import Judge, JudgeMethod
+from qaforge.refine.judge import Judge
 from qaforge.refine.pair_record import PairRecord
 from qaforge.runners.stage_records import (
     ChunkedDocument,
