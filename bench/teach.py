@@ -6,7 +6,9 @@ answer one shared held-out quiz through ``qaforge eval`` (built once, before any
 asked; timed). Recipes:
 
 default  ``qaforge run`` (generate + refine) then ``qaforge export --format prompt-completion``
-multi    the same with several pairs per chunk (``--pairs``, default 6): several pairs per fact
+forms    the same with several question forms per chunk (``--forms``, default qa, yes_no and
+         fill_in, 6 pairs per chunk: 2 of each): several phrasings per fact
+multi    (not run unless named) 6 qa pairs per chunk: several pairs per fact, the same count
 seed     the seed's pipeline on the default recipe's chunks: its free-text ``**Question 1:**``
          prompt through a transformers pipeline, parsed with ``parse_pairs``
          (``bench_generate.py`` mode (a)), as prompt-completion rows
@@ -42,7 +44,8 @@ import benchlib
 from bench_e2e import SUBSET
 from bench_generate import SEED_MAX_NEW_TOKENS, seed_messages, seed_pipeline, seed_reply
 
-RECIPES = ("default", "multi", "seed", "raw")
+RECIPES = ("default", "forms", "seed", "raw", "multi")
+DEFAULT_RECIPES = ("default", "forms", "seed", "raw")
 CLI = "import sys; from qaforge.cli import main; sys.argv[0] = 'qaforge'; main()"
 
 
@@ -81,9 +84,10 @@ def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
 
 # ------------------------------------------------------------------ datasets
 
-def builder_args(args: argparse.Namespace) -> list[str]:
+def builder_args(args: argparse.Namespace, model: str = "") -> list[str]:
     out = ["--backend", args.backend, "--threads", str(args.threads)]
-    return out + (["--model", args.generator_model] if args.generator_model else [])
+    model = model or args.generator_model
+    return out + (["--model", model] if model else [])
 
 
 def judge_args(args: argparse.Namespace) -> list[str]:
@@ -93,11 +97,12 @@ def judge_args(args: argparse.Namespace) -> list[str]:
 
 
 def build_qaforge(recipe: str, pairs: int, inputs: Path, work: Path,
-                  args: argparse.Namespace) -> tuple[Dataset, float]:
+                  args: argparse.Namespace, forms: str = "qa") -> tuple[Dataset, float]:
     """``qaforge run`` + ``export --format prompt-completion``; (dataset, extract seconds)."""
     workdir = work / recipe
     run_s, out = qaforge("run", str(inputs), "-o", str(workdir), "--pairs", str(pairs),
-                         *builder_args(args), *judge_args(args), "--json", "-q")
+                         "--forms", forms, *builder_args(args), *judge_args(args), "--json",
+                         "-q")
     export_s, _ = qaforge("export", str(workdir), "--format", "prompt-completion",
                           "-o", str(workdir / "export"), "-q", ok=(0, 2))
     rows = workdir / "export" / "train.jsonl"
@@ -154,7 +159,7 @@ def build_quiz(source: Path, datasets: list[Dataset], work: Path,
     write_rows(quiz / "cleaned_finetune.jsonl", questions)
     control = [] if args.control is None else ["--control", str(args.control)]
     seconds, _ = qaforge("quiz", str(quiz), "--max-chunks", str(args.quiz_chunks), *control,
-                         *builder_args(args), "-q")
+                         *builder_args(args, args.quiz_model), "-q")
     return seconds
 
 
@@ -227,7 +232,8 @@ def evaluate(datasets: list[Dataset], work: Path, args: argparse.Namespace
         for adapter in dataset.adapters:  # none for a recipe that had no rows
             specs += ["-m", f"{adapter.name}=transformers:{adapter}"]
     judge = ["--judge-backend", args.judge_backend or args.backend]
-    judge += ["--judge-model", args.judge_model or args.generator_model or args.model]
+    judge += ["--judge-model",
+              args.grade_model or args.judge_model or args.generator_model or args.model]
     limit = ["--limit", str(args.eval_limit)] if args.eval_limit else []
     seconds, _ = qaforge("eval", str(work / "quiz"), *specs, "--threads", str(args.threads),
                          *limit, *judge, "-q", ok=(0, 1))
@@ -297,7 +303,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--pdfs", type=Path, default=benchlib.DEFAULT_CORPUS)
     parser.add_argument("--files", default=",".join(SUBSET),
                         help="PDFs of --pdfs to use, comma-separated, or 'all'")
-    parser.add_argument("--recipes", default=",".join(RECIPES))
+    parser.add_argument("--recipes", default=",".join(DEFAULT_RECIPES),
+                        help=f"comma list of {', '.join(RECIPES)}")
     parser.add_argument("--seeds", type=int, default=3, help="training seeds per recipe")
     parser.add_argument("--epochs", type=float, default=3.0)
     parser.add_argument("--lora-r", type=int, default=16)
@@ -315,8 +322,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--backend", default="llamacpp", help="backend building datasets/quiz")
     parser.add_argument("--judge-backend", default="", help="refine's and eval's judge")
     parser.add_argument("--judge-model", default="")
+    parser.add_argument("--quiz-model", default="",
+                        help="model that writes the quiz (default: --generator-model)")
+    parser.add_argument("--grade-model", default="",
+                        help="eval's judge grading the answers (default: --judge-model)")
     parser.add_argument("--pairs", type=int, default=3, help="pairs per chunk, default recipe")
-    parser.add_argument("--multi-pairs", type=int, default=6, help="pairs per chunk, multi")
+    parser.add_argument("--multi-pairs", type=int, default=6,
+                        help="pairs per chunk, forms and multi")
+    parser.add_argument("--forms", default="qa,yes_no,fill_in", help="forms of the forms recipe")
     parser.add_argument("--seed-pairs", type=int, default=3)
     parser.add_argument("--seed-max-new-tokens", type=int, default=SEED_MAX_NEW_TOKENS)
     parser.add_argument("--quiz-chunks", type=int, default=0, help="0: every chunk")
@@ -361,6 +374,9 @@ def main() -> int:
 
     default, extract_s = build_qaforge("default", args.pairs, inputs, work, args)
     built = {"default": default}
+    if "forms" in recipes:
+        built["forms"] = build_qaforge("forms", args.multi_pairs, inputs, work, args,
+                                       forms=args.forms)[0]
     if "multi" in recipes:
         built["multi"] = build_qaforge("multi", args.multi_pairs, inputs, work, args)[0]
     texts = chunk_texts(work / "default")

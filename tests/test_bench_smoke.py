@@ -151,3 +151,22 @@ def test_bench_languages_checks_pairs_of_en_de_ko_documents(shared_pdfs: Path,
         assert f"{name}.pdf: asked in {language} (expected {language})" in out
     # the fake backend's Korean pairs are sentences of the passage: Korean, and questions
     assert "| 100% | 100% |" in row, row
+
+
+@pytest.mark.slow  # two qaforge runs (fake backend) on one page
+def test_bench_forms_counts_each_forms_kept_pairs(shared_pdfs: Path, tmp_path: Path) -> None:
+    out = run_script("bench_forms.py", "--corpus", str(shared_pdfs), "--forms", "qa,multi_turn",
+                     "--docs", "R-intro.pdf:11:1", "--workdir", str(tmp_path),
+                     "--", "--backend", "fake")
+    assert "| form | chunks | pairs | pass the checks | kept | kept per chunk |" in out, out
+    for form in ("qa", "multi_turn"):
+        rows = [json.loads(line) for line in (tmp_path / form / "cleaned_finetune.jsonl")
+                .read_text(encoding="utf-8").splitlines()]
+        assert all(row.get("form", "qa") == form for row in rows)
+        chunks = [c for c in json.loads((tmp_path / form / "output_json" / "R-intro_suggestions"
+                                         ".json").read_text(encoding="utf-8"))["chunks"]
+                  if not c.get("skipped")]
+        row = next(line for line in out.splitlines() if line.startswith(f"| {form} |"))
+        assert row.startswith(f"| {form} | {len(chunks)} | "), row
+        assert f"| **{len(rows) / len(chunks):.2f}** |" in row, (row, len(rows))
+    assert "multi_turn: most common check issues" in out
