@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,20 +121,26 @@ def chunk_texts(workdir: Path) -> list[str]:
     return [source.chunk.text for source in source_chunks(workdir, warnings)]
 
 
-def build_seed(texts: list[str], extract_s: float, work: Path,
-               args: argparse.Namespace) -> Dataset:
-    """The seed's pipeline over ``texts``: free-text replies parsed with ``parse_pairs``."""
+def seed_rows(reply: str) -> list[dict[str, Any]]:
+    """The seed's free-text ``reply`` as prompt-completion rows, one per pair the seed's
+    parser finds (both parts non-empty)."""
     from qaforge.export.formats import Conversation, export_row
     from qaforge.qa_parsing import parse_pairs
 
+    return [export_row(Conversation(turns=[pair]), "prompt-completion")
+            for pair in parse_pairs(reply).pairs]
+
+
+def build_seed(texts: list[str], extract_s: float, work: Path,
+               args: argparse.Namespace) -> Dataset:
+    """The seed's pipeline over ``texts``: free-text replies parsed with ``parse_pairs``."""
     started = time.perf_counter()
     pipe, tokenizer, _ = seed_pipeline(Path(args.generator_model or args.model), args.threads)
     rows = []
     for text in texts:
         reply = seed_reply(pipe, tokenizer, seed_messages(text, args.seed_pairs),
                            args.seed_max_new_tokens)
-        rows += [export_row(Conversation(turns=[(p.question, p.answer)]), "prompt-completion")
-                 for p in parse_pairs(reply).pairs if p.question.strip() and p.answer.strip()]
+        rows += seed_rows(reply)
     path = work / "seed" / "train.jsonl"
     write_rows(path, rows)
     return Dataset("seed", path, len(rows), extract_s + time.perf_counter() - started)
@@ -298,6 +305,25 @@ def table(datasets: list[Dataset], summaries: dict[str, dict[str, Any]]
 
 # ------------------------------------------------------------------ main
 
+class Steps:
+    """The steps a run finished and what they measured, in ``steps.json``: ``--resume``
+    goes on from there (a two-hour benchmark should not lose an hour to one bug)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.done: dict[str, Any] = (json.loads(path.read_text(encoding="utf-8"))
+                                     if path.is_file() else {})
+
+    def get(self, step: str) -> Any:
+        return self.done.get(step)
+
+    def put(self, step: str, value: Any) -> None:
+        from qaforge.fileio import atomic_write_json
+
+        self.done[step] = value
+        atomic_write_json(self.path, self.done)
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pdfs", type=Path, default=benchlib.DEFAULT_CORPUS)
@@ -312,6 +338,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--max-length", type=int, default=1024, help="tokens per row")
+    parser.add_argument("--resume", action="store_true",
+                        help="go on in --workdir with the steps a stopped run did not finish")
     parser.add_argument("--max-steps", type=int, default=0, help="stop after N steps (smoke)")
     parser.add_argument("--workdir", type=Path, default=None,
                         help="where everything goes (must be new or empty; default: a temp dir)")
@@ -364,31 +392,53 @@ def main() -> int:
     args.threads, machine = benchlib.pick_threads(args.threads)
     print(machine)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="qaforge-teach-"))
-    if work.exists() and any(work.iterdir()):
-        sys.exit(f"{work}: not empty; teach.py measures from scratch in a new folder")
+    if work.exists() and any(work.iterdir()) and not args.resume:
+        sys.exit(f"{work}: not empty; teach.py measures from scratch in a new folder "
+                 "(--resume goes on with the steps a stopped run finished)")
+    steps = Steps(work / "steps.json")
     inputs = work / "input"
-    inputs.mkdir(parents=True)
+    inputs.mkdir(parents=True, exist_ok=True)
     for name in names:
         shutil.copy2(args.pdfs / name, inputs / name)
     print(f"{len(names)} PDFs, base model {args.model}, work dir {work}", flush=True)
 
-    default, extract_s = build_qaforge("default", args.pairs, inputs, work, args)
-    built = {"default": default}
+    def build(recipe: str, make: Callable[[], Dataset]) -> Dataset:
+        done = steps.get(f"dataset {recipe}")
+        if done is not None:
+            return Dataset(recipe, Path(done["path"]), done["rows"], done["seconds"],
+                           text=done["text"])
+        dataset = make()
+        steps.put(f"dataset {recipe}", {"path": str(dataset.path), "rows": dataset.rows,
+                                        "seconds": dataset.seconds, "text": dataset.text})
+        return dataset
+
+    extract = steps.get("extract seconds")
+    if extract is None:
+        default, extract = build_qaforge("default", args.pairs, inputs, work, args)
+        steps.put("dataset default", {"path": str(default.path), "rows": default.rows,
+                                      "seconds": default.seconds, "text": False})
+        steps.put("extract seconds", extract)
+    built = {"default": build("default", lambda: build_qaforge(
+        "default", args.pairs, inputs, work, args)[0])}
     if "forms" in recipes:
-        built["forms"] = build_qaforge("forms", args.multi_pairs, inputs, work, args,
-                                       forms=args.forms)[0]
+        built["forms"] = build("forms", lambda: build_qaforge(
+            "forms", args.multi_pairs, inputs, work, args, forms=args.forms)[0])
     if "multi" in recipes:
-        built["multi"] = build_qaforge("multi", args.multi_pairs, inputs, work, args)[0]
+        built["multi"] = build("multi", lambda: build_qaforge(
+            "multi", args.multi_pairs, inputs, work, args)[0])
     texts = chunk_texts(work / "default")
     if "seed" in recipes:
-        built["seed"] = build_seed(texts, extract_s, work, args)
+        built["seed"] = build("seed", lambda: build_seed(texts, extract, work, args))
     if "raw" in recipes:
-        built["raw"] = build_raw(texts, extract_s, work)
+        built["raw"] = build("raw", lambda: build_raw(texts, extract, work))
     datasets = [built[r] for r in recipes]
     for dataset in datasets:
         print(f"dataset {dataset.recipe}: {dataset.rows} rows in {dataset.seconds:.1f} s",
               flush=True)
-    quiz_s = build_quiz(work / "default", datasets, work, args)
+    quiz_s = steps.get("quiz seconds")
+    if quiz_s is None:
+        quiz_s = build_quiz(work / "default", datasets, work, args)
+        steps.put("quiz seconds", quiz_s)
     print(f"quiz built once in {quiz_s:.1f} s: "
           f"{count_rows(work / 'quiz' / 'quiz.jsonl')} items", flush=True)
     for dataset in datasets:
@@ -396,7 +446,11 @@ def main() -> int:
             continue
         for seed in args.seed_list:
             out = work / "adapters" / f"{dataset.recipe}-s{seed}"
-            dataset.train_seconds.append(train(dataset, seed, out, args))
+            seconds = steps.get(f"train {out.name}")
+            if seconds is None:
+                seconds = train(dataset, seed, out, args)
+                steps.put(f"train {out.name}", seconds)
+            dataset.train_seconds.append(seconds)
             dataset.adapters.append(out)
             print(f"trained {dataset.recipe} seed {seed} in {dataset.train_seconds[-1]:.1f} s",
                   flush=True)
