@@ -41,6 +41,18 @@ def test_yes_no_answer_opens_with_yes_or_no() -> None:
     assert "yes_no_answer" in codes(question, "It was completed in 1889.", "yes_no")
 
 
+def test_yes_no_question_is_one_yes_or_no_can_answer() -> None:
+    """The demo model wrote "What is the purpose of X?" -> "No. ..." for most yes/no items."""
+    answer = "No. It was completed in 1889."
+    for question in ("What is the purpose of the Eiffel Tower?", "How tall is the tower?",
+                     "Wann wurde der Turm gebaut?", "Où se trouve la tour ?"):
+        assert "yes_no_question" in codes(question, answer, "yes_no"), question
+    for question in ("Was the Eiffel Tower completed in 1889?", "Is the tower in Paris?",
+                     "Wurde der Turm 1889 fertig?", "Whatever the weather, does it open?",
+                     "Est-ce que la tour est à Paris ?", "에펠탑은 파리에 있습니까?"):
+        assert "yes_no_question" not in codes(question, answer, "yes_no"), question
+
+
 def test_fill_in_has_a_blank_and_a_short_answer_and_needs_no_question_mark() -> None:
     good = codes("The Eiffel Tower was completed in ____.", "1889", "fill_in")
     assert not {"fill_in_blank", "fill_in_answer", "not_a_question", "too_short"} & good

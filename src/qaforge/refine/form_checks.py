@@ -2,9 +2,10 @@
 
 The Q&A checks of :mod:`.checks` run on every pair; for another form this module drops the
 ones that do not apply to it (a fill-in statement is no question) and adds its own: a
-summary is asked for by an instruction, a yes/no answer opens with yes or no, a fill-in
-item has a blank and a short answer, a reasoning answer has steps, and a conversation
-alternates user and assistant turns, each answer found in the passage.
+summary is asked for by an instruction, a yes/no item asks a question yes or no can answer
+(not "What ...?") and its answer opens with one, a fill-in item has a blank and a short
+answer, a reasoning answer has steps, and a conversation alternates user and assistant
+turns, each answer found in the passage.
 """
 
 from __future__ import annotations
@@ -27,6 +28,18 @@ _NOT_FOR: dict[str, frozenset[str]] = {
 _BLANK = re.compile(r"_{3,}")
 _YES_NO = re.compile(rf"^\W*(?:{'|'.join(YES_NO)})\b", re.IGNORECASE)
 _STEP = re.compile(r"^\s*\d+[.)]\s", re.MULTILINE)
+#: words that open a question yes or no cannot answer ("What is ...?"), in the languages
+#: whose questions open with one; a question in another language is not checked for this
+#: (German "Was" is left out: English "Was it ...?" is a yes/no question)
+_OPEN_QUESTION = re.compile(
+    r"^\W*(?:what|which|who|whom|whose|where|when|why|how"  # en
+    r"|welche[rsmn]?|wer|wen|wem|wessen|wo|wann|warum|weshalb|wieso|wie"  # de
+    r"|que|quoi|quel(?:le)?s?|qui|où|quand|pourquoi|comment|combien"  # fr
+    r"|qué|cuál(?:es)?|quién(?:es)?|dónde|cuándo|cómo|cuánto?s?|cuántas?"  # es
+    r"|cosa|quale|quali|chi|dove|quando|perché|come|quanto|quanti"  # it
+    r"|wat|welke?|wie|waar|wanneer|waarom|hoe"  # nl
+    r"|o que|qual|quais|quem|onde|quando|porque|por que|como|quantos?|quantas?)\b",  # pt
+    re.IGNORECASE)
 FILL_IN_MAX_WORDS = 8
 #: the share of a conversation turn's answer that must be found in the passage (refine's
 #: default minimum grounding)
@@ -51,9 +64,15 @@ def _own_issues(form: str, question: str, answer: str, turns: list[dict[str, str
     if form == "summary" and (q.endswith("?") or not opens_with_instruction(q)):
         return [Issue(code="summary_not_instruction", message="a summary is asked for by an "
                       "instruction such as 'Summarise ...', not a question")]
-    if form == "yes_no" and not _YES_NO.match(a):
-        return [Issue(code="yes_no_answer", target="answer",
-                      message="the answer of a yes/no question opens with yes or no")]
+    if form == "yes_no":
+        opener = _OPEN_QUESTION.match(q)
+        if opener:  # "What is X?" answered "No. ...": neither half can be saved alone
+            return [Issue(code="yes_no_question", message=(
+                f"a yes/no item asks a question yes or no cannot answer (it opens with "
+                f"{opener.group(0).strip()!r})"))]
+        if not _YES_NO.match(a):
+            return [Issue(code="yes_no_answer", target="answer",
+                          message="the answer of a yes/no question opens with yes or no")]
     if form == "fill_in":
         if not _BLANK.search(q):
             return [Issue(code="fill_in_blank", message=f"the statement has no blank ({BLANK})")]
