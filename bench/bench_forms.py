@@ -27,7 +27,6 @@ Everything after ``--`` goes to ``qaforge run`` as it is.
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import benchlib
-from bench_languages import BUSY, backend_of, cut_pages
+from bench_languages import BUSY, cut_pages
 
 #: file:first page:pages of the default documents (running text, no tables of contents)
 DOCS = "R-intro.pdf:11:2,reportlab-userguide.pdf:21:1"
@@ -111,22 +110,13 @@ def run_form(form: str, inputs: Path, work: Path, run_args: list[str]) -> Result
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        epilog="Arguments after -- go to qaforge run (e.g. -- --backend fake).")
-    parser.add_argument("--corpus", type=Path, default=benchlib.DEFAULT_CORPUS)
+    parser = benchlib.child_parser(__doc__ or "", "run")
     parser.add_argument("--docs", default=DOCS,
                         help="file:first page:pages, comma-separated (default: %(default)s)")
     parser.add_argument("--forms", default=",".join(FORMS))
     parser.add_argument("--pairs", type=int, default=3, help="pairs per chunk (default 3)")
-    parser.add_argument("--model", default="", help="GGUF file (default: the bundled model)")
-    parser.add_argument("--threads", type=int, default=0,
-                        help="engine threads (default 0: all cores when quiet, else 1)")
-    parser.add_argument("--workdir", type=Path, default=None,
-                        help="keep the cut PDFs and work dirs here (default: a temporary dir)")
-    argv = sys.argv[1:]
-    split = argv.index("--") if "--" in argv else len(argv)
-    args, extra = parser.parse_args(argv[:split]), argv[split + 1:]
+    own, extra = benchlib.split_child_args(sys.argv[1:])
+    args = parser.parse_args(own)
 
     docs = [item.split(":") for item in filter(None, map(str.strip, args.docs.split(",")))]
     missing = [d[0] for d in docs if not (args.corpus / d[0]).is_file()]
@@ -134,14 +124,11 @@ def main() -> int:
         print(f"nothing to measure: {', '.join(missing)} not in {args.corpus}")
         return 0
     forms = [f.strip() for f in args.forms.split(",") if f.strip()]
-    model = benchlib.find_model(args.model) if backend_of(extra) == "llamacpp" else None
-    if backend_of(extra) == "llamacpp" and model is None:
-        print("nothing to measure: no model (qaforge models pull, or --model FILE)")
+    child = benchlib.child_model_args(args.model, args.threads, ["--pairs", str(args.pairs),
+                                                                  *extra])
+    if child is None:
         return 0
-    threads, machine = benchlib.pick_threads(args.threads)
-    run_args = ["--threads", str(threads), "--pairs", str(args.pairs), *extra]
-    if model is not None:
-        run_args[:0] = ["--model", str(model)]
+    run_args, shown = child
     with tempfile.TemporaryDirectory(prefix="qaforge-bench-forms-") as tmp:
         work = args.workdir or Path(tmp)
         inputs = work / "input"
@@ -150,8 +137,7 @@ def main() -> int:
         for file, *rest in docs:
             first, count = (int(rest[0]) if rest else 1), (int(rest[1]) if len(rest) > 1 else 1)
             cuts.append(f"{file} p. {cut_pages(args.corpus / file, first, count, inputs / file)}")
-        shown = f"model {model.name}" if model else f"backend {backend_of(extra)}"
-        print(f"# {machine}; {shown}; {'; '.join(cuts)}; {args.pairs} pairs per chunk; "
+        print(f"# {shown}; {'; '.join(cuts)}; {args.pairs} pairs per chunk; "
               "refine's judge: the same model", flush=True)
         print(HEADER, flush=True)
         results = []

@@ -30,7 +30,6 @@ Everything after ``--`` goes to ``qaforge generate`` as it is (``-- --backend fa
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -209,57 +208,28 @@ def notes(results: list[Result]) -> list[str]:
     return lines
 
 
-def backend_of(generate_args: list[str]) -> str:
-    """The ``--backend`` among ``qaforge generate``'s arguments (default llamacpp)."""
-    backend = "llamacpp"
-    for index, arg in enumerate(generate_args):
-        if arg == "--backend" and index + 1 < len(generate_args):
-            backend = generate_args[index + 1]
-        elif arg.startswith("--backend="):
-            backend = arg.split("=", 1)[1]
-    return backend
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        epilog="Arguments after -- go to qaforge generate (e.g. -- --backend fake).")
-    parser.add_argument("--corpus", type=Path, default=benchlib.DEFAULT_CORPUS)
+    parser = benchlib.child_parser(__doc__ or "", "generate")
     parser.add_argument("--docs", default=DOCS,
                         help="language:file:first page, comma-separated (default: %(default)s)")
     parser.add_argument("--pages", type=int, default=2,
                         help="pages per document from its first page (0: to the end)")
-    parser.add_argument("--model", default="", help="GGUF file (default: the bundled model)")
-    parser.add_argument("--threads", type=int, default=0,
-                        help="engine threads (default 0: all cores when quiet, else 1)")
     parser.add_argument("--max-seconds", type=float, default=0,
                         help="stop generate on a document after this long and score the "
                              "chunks drafted by then (default 0: no limit)")
-    parser.add_argument("--workdir", type=Path, default=None,
-                        help="keep the cut PDFs and work dirs here (default: a temporary dir)")
-    argv = sys.argv[1:]
-    split = argv.index("--") if "--" in argv else len(argv)
-    args, extra = parser.parse_args(argv[:split]), argv[split + 1:]
+    own, extra = benchlib.split_child_args(sys.argv[1:])
+    args = parser.parse_args(own)
 
     docs = parse_docs(args.docs)
     missing = [d.file for d in docs if not (args.corpus / d.file).is_file()]
     if missing:
         print(f"nothing to measure: {', '.join(missing)} not in {args.corpus}")
         return 0
-    backend = backend_of(extra)
-    model = benchlib.find_model(args.model) if backend == "llamacpp" else None
-    if backend == "llamacpp" and model is None:
-        print("nothing to measure: no model (qaforge models pull, or --model FILE)")
+    child = benchlib.child_model_args(args.model, args.threads, extra)
+    if child is None:
         return 0
-    threads, machine = benchlib.pick_threads(args.threads)
-    generate_args = ["--threads", str(threads), *extra]
-    if model is not None:
-        generate_args[:0] = ["--model", str(model)]
-    elif args.model:
-        generate_args[:0] = ["--model", args.model]
-    shown = f"model {model.name}" if model else f"backend {backend} {args.model}".rstrip()
-    print(f"# {machine}; {shown}; {len(docs)} documents, {args.pages or 'all'} pages each",
-          flush=True)
+    generate_args, shown = child
+    print(f"# {shown}; {len(docs)} documents, {args.pages or 'all'} pages each", flush=True)
 
     with tempfile.TemporaryDirectory(prefix="qaforge-bench-languages-") as tmp:
         work = args.workdir or Path(tmp)

@@ -7,6 +7,7 @@ exits 0. They live beside this module, so ``import benchlib`` works when run as 
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
@@ -74,6 +75,56 @@ def pick_threads(requested: int) -> tuple[int, str]:
     # the load average lags by minutes (and counts our own finished runs): trust the sample
     threads = 1 if busy > 25 else cores()
     return threads, f"machine: {state}; threads={threads} (auto)"
+
+
+def child_parser(doc: str, command: str) -> argparse.ArgumentParser:
+    """A parser for a script that runs ``qaforge COMMAND`` children: ``--corpus``,
+    ``--model``, ``--threads`` and ``--workdir`` (what follows ``--`` goes to the child)."""
+    parser = argparse.ArgumentParser(
+        description=doc.splitlines()[0],
+        epilog=f"Arguments after -- go to qaforge {command} (e.g. -- --backend fake).")
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--model", default="", help="GGUF file (default: the bundled model)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="engine threads (default 0: all cores when quiet, else 1)")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="keep the cut PDFs and work dirs here (default: a temporary dir)")
+    return parser
+
+
+def split_child_args(argv: list[str]) -> tuple[list[str], list[str]]:
+    """``argv`` cut at ``--``: the script's own arguments, and those for the qaforge child."""
+    split = argv.index("--") if "--" in argv else len(argv)
+    return argv[:split], argv[split + 1:]
+
+
+def backend_of(child_args: list[str]) -> str:
+    """The ``--backend`` among a qaforge command's arguments (default llamacpp)."""
+    backend = "llamacpp"
+    for index, arg in enumerate(child_args):
+        if arg == "--backend" and index + 1 < len(child_args):
+            backend = child_args[index + 1]
+        elif arg.startswith("--backend="):
+            backend = arg.split("=", 1)[1]
+    return backend
+
+
+def child_model_args(model: str, threads: int, child_args: list[str]
+                     ) -> tuple[list[str], str] | None:
+    """``--model``/``--threads`` (then ``child_args``) for a qaforge child, and how to name
+    its model in a report; ``None`` when the embedded engine has no model here. Prints the
+    machine line of :func:`pick_threads` first."""
+    backend = backend_of(child_args)
+    found = find_model(model) if backend == "llamacpp" else None
+    if backend == "llamacpp" and found is None:
+        print("nothing to measure: no model (qaforge models pull, or --model FILE)")
+        return None
+    picked, machine = pick_threads(threads)
+    out = ["--threads", str(picked), *child_args]
+    if found is not None or model:
+        out[:0] = ["--model", str(found or model)]
+    shown = f"model {found.name}" if found else f"backend {backend} {model}".rstrip()
+    return out, f"{machine}; {shown}"
 
 
 def peak_rss_mb() -> float:
