@@ -112,8 +112,8 @@ def backend_of(child_args: list[str]) -> str:
 def child_model_args(model: str, threads: int, child_args: list[str]
                      ) -> tuple[list[str], str] | None:
     """``--model``/``--threads`` (then ``child_args``) for a qaforge child, and how to name
-    its model in a report; ``None`` when the embedded engine has no model here. Prints the
-    machine line of :func:`pick_threads` first."""
+    its machine (:func:`pick_threads`) and model in a report; ``None``, after saying so,
+    when the embedded engine has no model here."""
     backend = backend_of(child_args)
     found = find_model(model) if backend == "llamacpp" else None
     if backend == "llamacpp" and found is None:

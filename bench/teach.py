@@ -314,14 +314,15 @@ class Steps:
         self.done: dict[str, Any] = (json.loads(path.read_text(encoding="utf-8"))
                                      if path.is_file() else {})
 
-    def get(self, step: str) -> Any:
-        return self.done.get(step)
-
-    def put(self, step: str, value: Any) -> None:
+    def once(self, step: str, measure: Callable[[], Any]) -> Any:
+        """What ``step`` measured in an earlier run, else ``measure()``'s (JSON) value,
+        recorded."""
         from qaforge.fileio import atomic_write_json
 
-        self.done[step] = value
-        atomic_write_json(self.path, self.done)
+        if step not in self.done:
+            self.done[step] = measure()
+            atomic_write_json(self.path, self.done)
+        return self.done[step]
 
 
 def parse_args() -> argparse.Namespace:
@@ -403,23 +404,22 @@ def main() -> int:
     print(f"{len(names)} PDFs, base model {args.model}, work dir {work}", flush=True)
 
     def build(recipe: str, make: Callable[[], Dataset]) -> Dataset:
-        done = steps.get(f"dataset {recipe}")
-        if done is not None:
-            return Dataset(recipe, Path(done["path"]), done["rows"], done["seconds"],
-                           text=done["text"])
-        dataset = make()
-        steps.put(f"dataset {recipe}", {"path": str(dataset.path), "rows": dataset.rows,
-                                        "seconds": dataset.seconds, "text": dataset.text})
+        def measure() -> dict[str, Any]:
+            dataset = make()
+            return {"path": str(dataset.path), "rows": dataset.rows,
+                    "seconds": dataset.seconds, "text": dataset.text}
+
+        done = steps.once(f"dataset {recipe}", measure)
+        return Dataset(recipe, Path(done["path"]), done["rows"], done["seconds"],
+                       text=done["text"])
+
+    def build_default() -> Dataset:
+        dataset, extract_s = build_qaforge("default", args.pairs, inputs, work, args)
+        steps.once("extract seconds", lambda: extract_s)
         return dataset
 
-    extract = steps.get("extract seconds")
-    if extract is None:
-        default, extract = build_qaforge("default", args.pairs, inputs, work, args)
-        steps.put("dataset default", {"path": str(default.path), "rows": default.rows,
-                                      "seconds": default.seconds, "text": False})
-        steps.put("extract seconds", extract)
-    built = {"default": build("default", lambda: build_qaforge(
-        "default", args.pairs, inputs, work, args)[0])}
+    built = {"default": build("default", build_default)}
+    extract = float(steps.done["extract seconds"])  # recorded with the default dataset
     if "forms" in recipes:
         built["forms"] = build("forms", lambda: build_qaforge(
             "forms", args.multi_pairs, inputs, work, args, forms=args.forms)[0])
@@ -435,10 +435,8 @@ def main() -> int:
     for dataset in datasets:
         print(f"dataset {dataset.recipe}: {dataset.rows} rows in {dataset.seconds:.1f} s",
               flush=True)
-    quiz_s = steps.get("quiz seconds")
-    if quiz_s is None:
-        quiz_s = build_quiz(work / "default", datasets, work, args)
-        steps.put("quiz seconds", quiz_s)
+    quiz_s = steps.once("quiz seconds", lambda: build_quiz(work / "default", datasets, work,
+                                                           args))
     print(f"quiz built once in {quiz_s:.1f} s: "
           f"{count_rows(work / 'quiz' / 'quiz.jsonl')} items", flush=True)
     for dataset in datasets:
@@ -446,11 +444,9 @@ def main() -> int:
             continue
         for seed in args.seed_list:
             out = work / "adapters" / f"{dataset.recipe}-s{seed}"
-            seconds = steps.get(f"train {out.name}")
-            if seconds is None:
-                seconds = train(dataset, seed, out, args)
-                steps.put(f"train {out.name}", seconds)
-            dataset.train_seconds.append(seconds)
+            dataset.train_seconds.append(steps.once(
+                f"train {out.name}",
+                lambda: train(dataset, seed, out, args)))  # noqa: B023 (called at once)
             dataset.adapters.append(out)
             print(f"trained {dataset.recipe} seed {seed} in {dataset.train_seconds[-1]:.1f} s",
                   flush=True)
