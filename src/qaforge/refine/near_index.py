@@ -10,6 +10,16 @@ The scheme (5-character shingles, 32 bands of 4 rows) finds pairs whose shingle 
 rapidfuzz ratio are mostly above that), while unrelated pairs (~0.05) rarely share a band.
 The text each candidate is confirmed by is stored beside its bands, so a lookup reads
 rows, not records.
+
+Unrelated texts share one band now and then (templated questions more often), so the
+number of such chance candidates grows with the index: ~0.4 a lookup per 1,000 kept pairs
+of ``bench/scale_refine.py``'s text, which made the search quadratic (30 min at a million
+pairs against 50 s at 100k). Chance candidates almost never share two bands (103 of 191,157
+in that text), while texts 85-90% alike by rapidfuzz ratio share two or more 95 times in
+100 and at least one 99 times in 100 (random word edits of the corpus's text). So a lookup
+returns every item sharing two or more bands, and the items sharing one only while there
+are at most ``WEAK_LIMIT`` of them (else the first ``WEAK_LIMIT`` in item order): a small
+index is searched as before, a large one stays linear.
 """
 
 from __future__ import annotations
@@ -23,6 +33,10 @@ import numpy as np
 SHINGLE = 5
 BANDS = 32
 ROWS = 4
+#: candidates sharing a single band that a lookup confirms at most
+WEAK_LIMIT = 64
+#: SQLite's bound parameters per statement stay under its smallest default limit (999)
+_IN_BATCH = 500
 
 
 class Scheme:
@@ -82,18 +96,29 @@ class NearIndex:
         self.db.execute("CREATE TABLE question (hash INTEGER PRIMARY KEY, item INTEGER)")
         self.db.execute("CREATE TABLE text (item INTEGER PRIMARY KEY, text TEXT NOT NULL, "
                         "length INTEGER NOT NULL)")
-        self._query = ("SELECT item, text, length FROM text WHERE item IN (SELECT item FROM "
-                       "band WHERE key IN (" + ",".join("?" * self.scheme.bands)
-                       + ")) ORDER BY item")
+        self._shared = ("SELECT item, count(*) FROM band WHERE key IN ("
+                        + ",".join("?" * self.scheme.bands) + ") GROUP BY item ORDER BY item")
 
     def keys(self, text: str) -> list[int]:
         """The band keys of ``text`` (what :meth:`candidates` and :meth:`add` take)."""
         return self.scheme.band_keys(text)
 
-    def candidates(self, keys: list[int]) -> list[tuple[int, str, int]]:
-        """``(item, text, length)`` of the items added before that share a band with
-        ``keys``, in item order."""
-        return self.db.execute(self._query, keys).fetchall()
+    def candidates(self, keys: list[int], weak_limit: int = WEAK_LIMIT
+                   ) -> list[tuple[int, str, int]]:
+        """``(item, text, length)`` of the items added before that share two or more bands
+        with ``keys``, and of the first ``weak_limit`` that share one, in item order."""
+        strong: list[int] = []
+        weak: list[int] = []
+        for item, shared in self.db.execute(self._shared, keys):
+            (strong if shared > 1 else weak).append(item)
+        chosen = sorted(strong + weak[:weak_limit])
+        rows: list[tuple[int, str, int]] = []
+        for start in range(0, len(chosen), _IN_BATCH):
+            batch = chosen[start:start + _IN_BATCH]
+            rows += self.db.execute(
+                "SELECT item, text, length FROM text WHERE item IN ("
+                + ",".join("?" * len(batch)) + ") ORDER BY item", batch).fetchall()
+        return rows
 
     def add(self, item: int, keys: list[int], text: str, length: int) -> None:
         """Index ``item`` under ``keys``, keeping ``text`` (what a candidate is compared
