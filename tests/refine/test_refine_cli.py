@@ -100,3 +100,17 @@ def test_judge_method_flag_picks_how_the_judge_decides(tmp_path: Path) -> None:
         else:
             assert all(v["checks"]["containment"] == 1.0 for v in verdicts)
     assert "--judge-method" in runner.invoke(refine_command, ["--help"]).output
+
+
+def test_evaluation_counts_the_tokens_refine_read_and_generated(tmp_path: Path) -> None:
+    workdir = make_workdir(tmp_path / "work")
+    runner = CliRunner()
+    counted = []
+    for _ in range(2):
+        result = runner.invoke(refine_command, [str(workdir), "--judge-backend", "fake"])
+        assert result.exit_code == 0, result.output
+        evaluation = json.loads((workdir / "evaluation.json").read_text(encoding="utf-8"))
+        counted.append(evaluation["summary"]["model_calls"])
+    first, again = counted
+    assert first["judge"] == 3 and first["prompt_tokens"] > first["completion_tokens"] > 0
+    assert again["judge"] == 0 and again["prompt_tokens"] == again["completion_tokens"] == 0

@@ -13,7 +13,7 @@ import itertools
 import threading
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -125,6 +125,24 @@ class UsageTotals:
                 self.retries += result.retries
             else:
                 self.failures += 1
+
+
+def usage_counters(clients: Iterable[LLMClient]) -> dict[str, int]:
+    """Failed requests and prompt / generated tokens so far, summed over ``clients`` (a
+    client given twice, as when the judge also corrects, counts once). A step's own use is
+    the difference of two snapshots (:func:`usage_since`)."""
+    totals = {"failures": 0, "prompt_tokens": 0, "completion_tokens": 0}
+    for client in {id(c): c for c in clients}.values():
+        totals["failures"] += client.usage.failures
+        totals["prompt_tokens"] += client.usage.prompt_tokens
+        totals["completion_tokens"] += client.usage.completion_tokens
+    return totals
+
+
+def usage_since(before: dict[str, int], clients: Iterable[LLMClient]) -> dict[str, int]:
+    """:func:`usage_counters` now minus ``before``."""
+    now = usage_counters(clients)
+    return {key: now[key] - before.get(key, 0) for key in now}
 
 
 @dataclass(frozen=True)

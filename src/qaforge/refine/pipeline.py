@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from qaforge.config import RefineSettings
-from qaforge.llm.base import LLMClient
+from qaforge.llm.base import LLMClient, usage_counters, usage_since
 from qaforge.progress import ProgressFn
 from qaforge.refine.cache import ReplyCache
 from qaforge.refine.checks import check_questions
@@ -110,12 +110,15 @@ def prepare_records(workdir: Path, settings: RefineSettings, laps: Laps,
 
 @dataclass(slots=True)
 class StepCalls:
-    """Model calls one LLM step made: judge calls, the step's own calls (rewrites) and
-    requests that failed for good."""
+    """Model calls one LLM step made: judge calls, the step's own calls (rewrites),
+    requests that failed for good, and the tokens its requests read and generated (cached
+    replies cost none)."""
 
     judge_calls: int = 0
     other_calls: int = 0
     failures: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
 
 
 class ModelSteps(Protocol):
@@ -141,7 +144,9 @@ def judge_and_correct(records: list[PairRecord], settings: RefineSettings, steps
     laps("correct")
     return {"judge": judged.judge_calls, "correct": corrected.other_calls,
             "re_judge": corrected.judge_calls,
-            "failed": judged.failures + corrected.failures}
+            "failed": judged.failures + corrected.failures,
+            "prompt_tokens": judged.prompt_tokens + corrected.prompt_tokens,
+            "completion_tokens": judged.completion_tokens + corrected.completion_tokens}
 
 
 #: records a model step takes at once: its requests are all built before they are sent, so
@@ -178,12 +183,18 @@ def group_progress(prepared: Prepared, progress: ProgressFn | None) -> GroupProg
     return GroupProgress(progress, {"judge": prepared.store.count("decision = 'pending'")})
 
 
+def no_calls() -> dict[str, int]:
+    """The model call counts (and tokens) of a refine that has made none yet."""
+    return {"judge": 0, "correct": 0, "re_judge": 0, "failed": 0, "prompt_tokens": 0,
+            "completion_tokens": 0}
+
+
 def model_steps(prepared: Prepared, settings: RefineSettings, steps: ModelSteps, laps: Laps,
                 progress: GroupProgress | None = None, group: int = 0) -> dict[str, int]:
     """:func:`judge_and_correct` over the pairs still in the running, ``group`` at a time
     (:data:`MODEL_BATCH` by default; a chunk's pairs stay together), each group written
     back to the store; then drop rewrites that duplicate pairs of the dataset."""
-    calls = {"judge": 0, "correct": 0, "re_judge": 0, "failed": 0}
+    calls = no_calls()
     store = prepared.store
     for stored in store.groups(group or MODEL_BATCH, "decision = 'pending'"):
         records = [record for _, record in stored]
@@ -238,22 +249,19 @@ class InProcessSteps:
         self.correct_step = corrector
         self.clients = clients
 
-    def _failures(self) -> int:
-        return sum(c.usage.failures for c in self.clients)
-
     def judge(self, records: list[PairRecord]) -> StepCalls:
-        calls, failures = self.judge_step.calls, self._failures()
+        calls, before = self.judge_step.calls, usage_counters(self.clients)
         in_batches(self.judge_step, records, "judge", lambda r: r.active)
         return StepCalls(judge_calls=self.judge_step.calls - calls,
-                         failures=self._failures() - failures)
+                         **usage_since(before, self.clients))
 
     def correct(self, records: list[PairRecord]) -> StepCalls:
-        judge_calls, failures = self.judge_step.calls, self._failures()
+        judge_calls, before = self.judge_step.calls, usage_counters(self.clients)
         calls = self.correct_step.calls
         in_batches(self.correct_step, records, "correct", lambda r: r.active and bool(r.flags))
         return StepCalls(judge_calls=self.judge_step.calls - judge_calls,
                          other_calls=self.correct_step.calls - calls,
-                         failures=self._failures() - failures)
+                         **usage_since(before, self.clients))
 
 
 def finish(workdir: Path, prepared: Prepared, settings: RefineSettings, *,

@@ -31,6 +31,7 @@ from qaforge.refine.pipeline import (
     finish,
     group_progress,
     model_steps,
+    no_calls,
     prepare_records,
 )
 from qaforge.refine.report import RefineSummary
@@ -123,7 +124,7 @@ def _refine(workdir: Path, settings: RefineSettings, judge: LLMClient, corrector
     laps = Laps()
     with prepare_records(workdir, settings, laps, progress) as prepared:
         demo = bool(judge.is_demo_model)
-        calls = {"judge": 0, "correct": 0, "re_judge": 0, "failed": 0}
+        calls = no_calls()
         hits = misses = 0
         if not prepared.store.count("decision = 'pending'"):  # nothing for a model
             laps("judge")

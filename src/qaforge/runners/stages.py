@@ -27,7 +27,7 @@ from qaforge.chunking import chunk_document
 from qaforge.config import JudgeMethod, LLMSettings
 from qaforge.generate import ChunkJob, GenerateQA
 from qaforge.llm import make_client
-from qaforge.llm.base import LLMClient, WorkerRecipe
+from qaforge.llm.base import LLMClient, WorkerRecipe, usage_counters, usage_since
 from qaforge.prompts import PromptTemplate
 from qaforge.records import Chunk
 from qaforge.refine.cache import ReplyStore
@@ -190,10 +190,6 @@ class GenerateRecords:
 # ---------------------------------------------------------------------------- stage 3
 
 
-def _usage_failures(clients: list[LLMClient]) -> int:
-    return sum(c.usage.failures for c in clients)
-
-
 class _RefineStage:
     """Shared plumbing: :class:`PairRow` records in and out, with this batch's counters in
     ``stats`` of the first row out."""
@@ -219,12 +215,12 @@ class _RefineStage:
     def __call__(self, rows: list[StageRecord]) -> list[StageRecord]:
         pairs = [row for row in rows if isinstance(row, PairRow)]
         judge_calls = self.judge.calls
-        failures = _usage_failures(self.clients)
+        before = usage_counters(self.clients)
         other_calls = self.run([row.record for row in pairs])  # in place
         if pairs:
             pairs[0].stats = {"judge_calls": self.judge.calls - judge_calls,
                               "other_calls": other_calls,
-                              "failures": _usage_failures(self.clients) - failures}
+                              **usage_since(before, self.clients)}
         return rows
 
     def close(self) -> None:
