@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -111,6 +112,9 @@ def test_evaluation_counts_the_tokens_refine_read_and_generated(tmp_path: Path) 
         assert result.exit_code == 0, result.output
         evaluation = json.loads((workdir / "evaluation.json").read_text(encoding="utf-8"))
         counted.append(evaluation["summary"]["model_calls"])
+        generated = evaluation["summary"]["model_calls"]["completion_tokens"]
+        assert re.search(rf"tokens generated \(per dataset row\) +│ {generated:,} "
+                         rf"\({round(generated / 3)}\)", result.output)
     first, again = counted
     assert first["judge"] == 3 and first["prompt_tokens"] > first["completion_tokens"] > 0
     assert again["judge"] == 0 and again["prompt_tokens"] == again["completion_tokens"] == 0

@@ -186,7 +186,8 @@ def print_generate_summary(summary: GenerateSummary, workdir: Path) -> None:
     table.add_row("extract time", f"{summary.extract_seconds:.1f} s")
     seconds = summary.generate_seconds
     rate = summary.completion_tokens / seconds if seconds > 0 else 0.0
-    table.add_row("generate time", f"{seconds:.1f} s ({rate:.0f} generated tok/s)")
+    table.add_row("generate time", f"{seconds:.1f} s ({summary.completion_tokens:,} tokens "
+                  f"generated, {rate:.0f} generated tok/s)")
     show(table)
     for failed in summary.failed_files:
         say(failed.message, "failed:", "red", always=True)

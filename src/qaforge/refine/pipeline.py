@@ -280,6 +280,7 @@ def finish(workdir: Path, prepared: Prepared, settings: RefineSettings, *,
     summary.judge_calls = calls["judge"]
     summary.correct_calls = calls["correct"] + calls["re_judge"]
     summary.model_errors = calls["failed"]
+    summary.completion_tokens = calls["completion_tokens"]
     summary.cache_hits = cache_stats["hits"]
     seconds = laps.seconds
     seconds["total"] = round(time.perf_counter() - laps.started, 3)

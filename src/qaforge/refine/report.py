@@ -52,6 +52,8 @@ class RefineSummary:
     correct_calls: int = 0
     model_errors: int = 0
     cache_hits: int = 0
+    #: tokens refine's model calls generated (cached replies none)
+    completion_tokens: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
     #: share of informative sentences the dataset covers, rows per page, chunks skipped as
     #: having nothing to learn by reason (refine/coverage.py)
@@ -90,6 +92,8 @@ class RefineSummary:
                     f"{form} {n['pairs_in']}/{n['dataset_rows']}"
                     for form, n in self.forms.items()))] if set(self.forms) - {"qa"} else []),
                 ("model calls (judge / correct)", f"{self.judge_calls} / {self.correct_calls}"),
+                ("tokens generated (per dataset row)", f"{self.completion_tokens:,} ("
+                 f"{self.completion_tokens / max(self.dataset_rows, 1):.0f})"),
                 ("cached replies reused", str(self.cache_hits)),
                 ("files read / failed", f"{self.files_read} / {len(self.files_failed)}"),
                 ("time", f"{self.seconds.get('total', 0.0):.1f} s")]
