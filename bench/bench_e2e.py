@@ -12,7 +12,15 @@ chunking of the full set are measured (in-process, with the model's tokenizer), 
 model stages are scaled from the subset's seconds per chunk and per judged pair.
 ``--all`` runs the full set instead.
 
-    python bench/bench_e2e.py [--all] [--threads 0] [--workdir DIR] [--runner ray]
+Then the user-facing figures: good pairs per minute (dataset rows: pairs that pass the
+deterministic checks and the judge, or were corrected until they did) and facts covered
+per minute (informative sentences the dataset's evidence touches) over the run's wall
+time, tokens generated per good pair (generation and refine), and refine's time against
+generate's. The seed's pipeline runs on the same chunks in the same run (``e2e_seed.py``;
+``--no-seed`` skips it) and its pairs are sorted by the same ``qaforge refine``, so the
+ratio of good pairs per minute is measured, not assumed.
+
+    python bench/bench_e2e.py [--all] [--threads 0] [--workdir DIR] [--runner ray] [--no-seed]
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ import time
 from pathlib import Path
 
 import benchlib
+from bench_generate import seed_available
+from e2e_seed import Yield, generated_tokens, refine_seed_pairs, sent_chunks_workdir
 
 SUBSET = ("2305.03393v1-pg9.pdf", "amt_handbook_sample.pdf", "code_and_formula.pdf",
           "scotus-transcript-p1.pdf", "ieee-conf-2013.pdf")
@@ -108,6 +118,46 @@ def prepare_full_set(files: list[Path], model: Path, threads: int) -> tuple[int,
     return pages, chunks, seconds
 
 
+def print_run_line(args: argparse.Namespace, files: list[Path], log: str, chunks: int,
+                   pairs: int, decisions: dict[str, int], wall: float,
+                   stages: dict[str, float], calls: dict[str, int], rss: float, code: int,
+                   monitor: benchlib.LoadMonitor) -> None:
+    split = ", ".join(f"{name} {value:.1f} s" for name, value in stages.items())
+    label = ("full text set" if args.all else "subset") + f", runner {args.runner}"
+    pages_seen = re.search(r"pages\s*[│|]\s*(\d+)", log)
+    print(f"qaforge run, {label}: {len(files)} files, {pages_seen.group(1) if pages_seen else '?'}"
+          f" pages, {chunks} chunks, {pairs} pairs ({decisions.get('duplicate', '?')} duplicates, "
+          f"{decisions.get('kept', '?')} kept, {decisions.get('corrected', '?')} corrected): "
+          f"wall {wall:.1f} s; {split}; model calls judge {calls.get('judge', '?')} / correct "
+          f"{calls.get('correct', '?')} / re-judge {calls.get('re_judge', '?')}; peak RSS "
+          f"{rss:.0f} MB; exit {code}; {monitor.describe()}")
+
+
+def compare_seed(workdir: Path, seed_work: Path, model: Path, threads: int, ours: Yield
+                 ) -> None:
+    """The seed's pipeline on the chunks of ``workdir``, its pairs through the same refine;
+    prints its figures and qaforge's ratios."""
+    if not seed_available():
+        print("seed: skipped (needs the transformers extra: pip install 'qaforge[transformers]')")
+        return
+    run = sent_chunks_workdir(workdir, seed_work, model, threads)
+    summary, failure = refine_seed_pairs(seed_work, model, threads, CLI)
+    if not summary:
+        print(f"seed: its pairs could not be refined; last output:\n{failure}")
+        return
+    seed = Yield.of("seed", summary, run.minutes, None)
+    print(f"{seed.line()} (generation {run.seconds:.1f} s + model load {run.load_seconds:.1f} s"
+          f" on {run.chunks} chunks, {run.pairs} pairs parsed; refined with --no-correct)")
+    if seed.good_per_min > 0:
+        print(benchlib.ratio_line("good pairs/min qaforge / seed",
+                                  ours.good_per_min / seed.good_per_min, 5.0))
+    else:
+        print("good pairs/min qaforge / seed: the seed made no good pair (ratio unbounded)")
+    if seed.covered_per_min > 0:
+        print(f"facts covered/min qaforge / seed = "
+              f"{ours.covered_per_min / seed.covered_per_min:.2f}x")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=benchlib.DEFAULT_CORPUS)
@@ -121,6 +171,8 @@ def main() -> int:
                         help="keep the run's work dir here (default: a temporary one)")
     parser.add_argument("--no-estimate", action="store_true",
                         help="skip measuring extraction of the full set for the estimate")
+    parser.add_argument("--no-seed", action="store_true",
+                        help="skip the seed's pipeline on the same chunks (good pairs/min ratio)")
     args = parser.parse_args()
 
     everything = benchlib.text_files(args.corpus)
@@ -145,16 +197,17 @@ def main() -> int:
         pairs = summary.get("pairs_in", 0)
         calls = summary.get("model_calls", {})
         decisions = summary.get("decisions", {})
-    stages = stage_seconds(marks, wall, summary.get("timings", {}))
-    split = ", ".join(f"{name} {value:.1f} s" for name, value in stages.items())
-    label = ("full text set" if args.all else "subset") + f", runner {args.runner}"
-    pages_seen = re.search(r"pages\s*[│|]\s*(\d+)", log)
-    print(f"qaforge run, {label}: {len(files)} files, {pages_seen.group(1) if pages_seen else '?'}"
-          f" pages, {chunks} chunks, {pairs} pairs ({decisions.get('duplicate', '?')} duplicates, "
-          f"{decisions.get('kept', '?')} kept, {decisions.get('corrected', '?')} corrected): "
-          f"wall {wall:.1f} s; {split}; model calls judge {calls.get('judge', '?')} / correct "
-          f"{calls.get('correct', '?')} / re-judge {calls.get('re_judge', '?')}; peak RSS "
-          f"{rss:.0f} MB; exit {code}; {monitor.describe()}")
+        stages = stage_seconds(marks, wall, summary.get("timings", {}))
+        print_run_line(args, files, log, chunks, pairs, decisions, wall, stages, calls, rss,
+                       code, monitor)
+        ours = Yield.of("qaforge", summary, wall / 60, generated_tokens(log))
+        print(ours.line())
+        if stages["generate"] > 0:
+            ratio = stages["refine"] / stages["generate"]
+            print(f"refine / generate time = {ratio:.2f}x (target <= 0.5x): "
+                  f"{'met' if ratio <= 0.5 else 'MISSED'}")
+        if not args.no_seed and code == 0:
+            compare_seed(workdir, Path(tmp) / "seed", model, threads, ours)
     if args.all or args.no_estimate or not chunks:
         return 0
 

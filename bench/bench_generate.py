@@ -260,6 +260,12 @@ def seed_pipeline(model: Path, threads: int) -> tuple[Any, Any, float]:
     return pipe, tokenizer, 0.0
 
 
+def release_seed_pipelines() -> None:
+    """Drop the loaded seed models (before another model starts in this run)."""
+    _SEED_PIPELINES.clear()
+    gc.collect()
+
+
 def seed_messages(text: str, pairs: int) -> list[dict[str, str]]:
     """The seed's chat for one chunk: its system line and free-text request."""
     return [{"role": "system", "content": SEED_SYSTEM},

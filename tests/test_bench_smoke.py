@@ -105,6 +105,12 @@ def test_bench_e2e_splits_qaforge_run_by_stage(tiny_corpus: Path, bundled_model:
     line = next(line for line in out.splitlines() if line.startswith("qaforge run, subset"))
     for stage in ("extract+chunk", "generate", "judge", "exit 0"):
         assert stage in line, line
+    ours = next(line for line in out.splitlines() if line.startswith("qaforge: "))
+    assert "good pairs/min" in ours and "tokens generated per good pair" in ours, out
+    assert "refine / generate time = " in out
+    seed = next(line for line in out.splitlines() if line.startswith("seed: "))
+    assert "refined with --no-correct" in seed, out
+    assert "good pairs/min qaforge / seed" in out, out
 
 
 def test_qa_quality_sorts_the_pairs_of_a_work_dir(tmp_path: Path) -> None:

