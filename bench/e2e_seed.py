@@ -49,8 +49,9 @@ class SeedRun:
 
 def sent_chunks_workdir(workdir: Path, seed_work: Path, model: Path, threads: int,
                         pairs: int = 3, max_new_tokens: int = SEED_MAX_NEW_TOKENS) -> SeedRun:
-    """Run the seed on every chunk of ``workdir`` that qaforge generated for and write its
-    parsed pairs into ``seed_work``'s suggestions files (same chunks, same sources)."""
+    """Run the seed on every chunk of ``workdir`` that qaforge sent to its model (generated
+    or failed) and write its parsed pairs into ``seed_work``'s suggestions files (same
+    chunks, same sources)."""
     from qaforge.qa_parsing import parse_pairs
     from qaforge.records import Suggestion, model_pair_id
     from qaforge.suggestions import iter_suggestion_files, load_suggestions, write_suggestions
@@ -62,7 +63,7 @@ def sent_chunks_workdir(workdir: Path, seed_work: Path, model: Path, threads: in
     for path in iter_suggestion_files(workdir):
         data = load_suggestions(path).data.model_copy(deep=True)
         for chunk in data.chunks:
-            if chunk.state != "generated":  # skipped as nothing to learn, or never sent
+            if chunk.state == "pending":  # skipped as nothing to learn, or never sent
                 chunk.suggestions = []
                 continue
             started = time.perf_counter()
@@ -73,7 +74,7 @@ def sent_chunks_workdir(workdir: Path, seed_work: Path, model: Path, threads: in
             chunk.suggestions = [
                 Suggestion(id=model_pair_id(chunk.id, i, q, a), question=q, answer=a)
                 for i, (q, a) in enumerate(parsed)]
-            chunk.raw = reply
+            chunk.raw, chunk.error, chunk.state = reply, None, "generated"
             chunks += 1
             found += len(parsed)
         data.generator.backend, data.generator.prompt = "seed (transformers)", "seed"
