@@ -248,8 +248,9 @@ def evaluate(datasets: list[Dataset], work: Path, args: argparse.Namespace
     return seconds, {m["label"]: m["summary"] for m in document["models"]}
 
 
-def accuracy(summary: dict[str, Any], key: str) -> float | None:
-    value = summary.get(key, {}).get("accuracy")
+def accuracy(summary: dict[str, Any], key: str, measure: str = "accuracy") -> float | None:
+    """The judge's accuracy (or ``measure``: ``recall``, ``f1``) of one mode of a summary."""
+    value = summary.get(key, {}).get(measure)
     return None if value is None else float(value)
 
 
@@ -275,27 +276,31 @@ def table(datasets: list[Dataset], summaries: dict[str, dict[str, Any]]
     base = summaries["base"]
     base_closed, base_control = accuracy(base, "closed"), accuracy(base, "control")
     print(f"{'recipe':8} {'rows':>5} {'gen s':>7} {'train s':>8}  {'closed-book (sd, seeds)':24} "
-          f"{'gain':>9}  {'open-book':>9}  {'control':>9}  (base: control accuracy; "
-          "recipes: change)")
+          f"{'gain':>9}  {'recall':>6}  {'open-book':>9}  {'control':>9}  (recall: closed-book "
+          "token recall of the reference, no judge; base: control accuracy; recipes: change)")
     print(f"{'base':8} {'-':>5} {'-':>7} {'-':>8}  {percent(base_closed):24} "
-          f"{'-':>9}  {percent(accuracy(base, 'open')):>9}  {percent(base_control):>9}")
+          f"{'-':>9}  {percent(accuracy(base, 'closed', 'recall')):>6}  "
+          f"{percent(accuracy(base, 'open')):>9}  {percent(base_control):>9}")
     records = []
     for dataset in datasets:
         runs = [summaries.get(adapter.name, {}) for adapter in dataset.adapters]
         closed = [a for a in (accuracy(r, "closed") for r in runs) if a is not None]
         opened = [a for a in (accuracy(r, "open") for r in runs) if a is not None]
         control = [a for a in (accuracy(r, "control") for r in runs) if a is not None]
+        recall = [a for a in (accuracy(r, "closed", "recall") for r in runs) if a is not None]
         mean = statistics.mean(closed) if closed else None
         control_mean = statistics.mean(control) if control else None
         train_s = statistics.mean(dataset.train_seconds) if dataset.train_seconds else 0.0
         trained = "not trained: no rows" if not dataset.adapters else ""
         print(f"{dataset.recipe:8} {dataset.rows:5d} {dataset.seconds:7.1f} {train_s:8.1f}  "
               f"{trained or spread(closed):24} {points(mean, base_closed):>9}  "
+              f"{percent(statistics.mean(recall) if recall else None):>6}  "
               f"{percent(statistics.mean(opened) if opened else None):>9}  "
               f"{points(control_mean, base_control):>9}")
         records.append({**asdict(dataset), "path": str(dataset.path),
                         "adapters": [str(a) for a in dataset.adapters],
                         "closed": closed, "open": opened, "control": control,
+                        "closed_recall": recall,
                         "closed_gain": None if mean is None or base_closed is None
                         else mean - base_closed,
                         "control_change": None if control_mean is None or base_control is None
