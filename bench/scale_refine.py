@@ -107,6 +107,13 @@ def output_bytes(workdir: Path) -> dict[str, int]:
     return sizes
 
 
+def stage_text(summary: dict[str, Any]) -> str:
+    """``load 1.0 s, checks 2.0 s, ...``: refine's own step timers from its summary."""
+    seconds = summary.get("seconds", {})
+    return ", ".join(f"{name} {seconds[name]:.1f} s" for name in
+                     ("load", "checks", "dedup", "judge", "correct", "write") if name in seconds)
+
+
 def refine_line(root: Path, pairs: int, run_child: Any, cli: str, runner: str = "local"
                 ) -> str:
     """Build a work dir of ``pairs`` pairs, refine it in a child process, one result line."""
@@ -125,7 +132,8 @@ def refine_line(root: Path, pairs: int, run_child: Any, cli: str, runner: str = 
             f"{wall:7.1f} s wall, peak RSS {rss:7.1f} MB, dataset {sizes['dataset'] / 1e6:.1f} "
             f"MB, evaluation.json {sizes['evaluation'] / 1e6:.1f} MB, shards "
             f"{sizes['shards'] / 1e6:.1f} MB; kept {decisions.get('kept', 0)}, duplicate "
-            f"{decisions.get('duplicate', 0)}; {monitor.describe()}")
+            f"{decisions.get('duplicate', 0)}; stages {stage_text(summary)}; "
+            f"{monitor.describe()}")
     wall, rss, code, out = run_child([sys.executable, "-c", cli, "export", str(workdir),
                                       "--split", "0.9", "--json"])
     exported = (f"exit {code}: {out[-300:]}" if code != 0 else

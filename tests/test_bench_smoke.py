@@ -54,6 +54,15 @@ def test_bench_scale_measures_rss_and_a_clean_resume() -> None:
 
 
 @pytest.mark.slow
+def test_bench_scale_refines_synthetic_pairs_and_times_each_step() -> None:
+    out = run_script("bench_scale.py", "--pairs", "600")
+    line = next(line for line in out.splitlines() if "600 pairs" in line)
+    assert "peak RSS" in line and "duplicate" in line, out
+    assert "stages load " in line and "dedup " in line, line
+    assert "export --split 0.9" in out
+
+
+@pytest.mark.slow
 @pytest.mark.model
 def test_bench_generate_runs_engine_modes_and_prints_ratios(tiny_corpus: Path,
                                                             bundled_model: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from qaforge.config import GenerateSettings
 from qaforge.errors import ConfigError
-from qaforge.forms import FORM_NAMES, FORMS, allot, parse_forms
+from qaforge.forms import FORM_NAMES, FORMS, allot, parse_forms, with_blank
 from qaforge.generate import ChunkJob, GenerateQA, answer_token_budget, qa_schema
 from qaforge.llm.base import ChatRequest
 from qaforge.llm.fake import FakeBackend, echo_pairs
@@ -171,3 +171,23 @@ def test_schemas_have_no_string_patterns() -> None:
         return [p for value in node for p in patterns(value)] if isinstance(node, list) else []
 
     assert [p for form in FORMS.values() for p in patterns(form.schema(2))] == []
+
+
+def test_a_fill_in_written_whole_gets_its_blank_from_the_missing_words() -> None:
+    # what Qwen2.5-Coder-1.5B wrote for all 21 fill-in items of bench_forms.py
+    assert with_blank("It is case sensitive as are most UNIX based packages",
+                      "packages") == "It is case sensitive as are most UNIX based ____"
+    assert with_blank("The function sink, diverts output to a file.", "SINK") == (
+        "The function ____, diverts output to a file.")
+    assert with_blank("Water boils at ____ at sea level.", "100 C") == (
+        "Water boils at ____ at sea level.")  # a blank already there
+    for cloze, missing in [("Scale then translate.", "scale then translate"),  # all of it
+                           ("R-intro.pdf", "document"),  # not in the statement
+                           ("The sinking ship.", "sink"),  # not a whole word
+                           ("A long one.", " ")]:
+        assert with_blank(cloze, missing) == cloze
+    [pair] = FORMS["fill_in"].read(json.dumps({"pairs": [
+        {"cloze": "R is an expression language with a very simple syntax",
+         "missing": "syntax"}]}))
+    assert (pair.question, pair.answer) == (
+        "R is an expression language with a very simple ____", "syntax")

@@ -14,6 +14,7 @@ retrievable after fine-tuning (Allen-Zhu & Li, "Physics of Language Models 3.1")
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,10 @@ from qaforge.records import content_id
 
 QA = "qa"
 BLANK = "____"
+#: a blank as refine's checks find it (three or more underscores)
+BLANK_PATTERN = re.compile(r"_{3,}")
+#: the most words a fill-in item's missing part may have (refine checks it too)
+FILL_IN_MAX_WORDS = 8
 #: answers a yes/no question opens with
 YES_NO = ("yes", "no")
 
@@ -115,7 +120,26 @@ def _read_yes_no(item: Mapping[str, Any]) -> FormPair | None:
 
 
 def _read_fill_in(item: Mapping[str, Any]) -> FormPair | None:
-    return FormPair(_field(item, "cloze"), _field(item, "missing"))
+    cloze, missing = _field(item, "cloze"), _field(item, "missing")
+    return FormPair(with_blank(cloze, missing), missing)
+
+
+def with_blank(cloze: str, missing: str) -> str:
+    """``cloze`` with its first whole-word ``missing`` replaced by :data:`BLANK` when the
+    model wrote the sentence whole instead of blanking it (Qwen2.5-Coder-1.5B did so for 21
+    of 21 items: "It is case sensitive as are most UNIX based packages" / "packages").
+    A statement that already has a blank, or whose missing words are not short words of it
+    (or are all of it), is left as it is for refine's checks to judge."""
+    words = missing.split()
+    if BLANK_PATTERN.search(cloze) or not words or len(words) > FILL_IN_MAX_WORDS:
+        return cloze
+    found = re.search(rf"(?<!\w){re.escape(missing)}(?!\w)", cloze, re.IGNORECASE)
+    if found is None:
+        return cloze
+    before, after = cloze[:found.start()], cloze[found.end():]
+    if not before.strip() and not after.strip(" .!?;:"):  # the missing words are all of it
+        return cloze
+    return before + BLANK + after
 
 
 def _read_multi_turn(item: Mapping[str, Any]) -> FormPair | None:

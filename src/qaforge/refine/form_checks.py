@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from qaforge.forms import BLANK, QA, YES_NO
+from qaforge.forms import BLANK, BLANK_PATTERN, FILL_IN_MAX_WORDS, QA, YES_NO
 from qaforge.languages import opens_with_instruction
 from qaforge.refine.pair_record import Issue
 from qaforge.text import sentences
@@ -25,7 +25,6 @@ _NOT_FOR: dict[str, frozenset[str]] = {
     "multi_turn": frozenset(),
     "yes_no": frozenset({"answer_copies_question", "padded_copy"}),
 }
-_BLANK = re.compile(r"_{3,}")
 _YES_NO = re.compile(rf"^\W*(?:{'|'.join(YES_NO)})\b", re.IGNORECASE)
 _STEP = re.compile(r"^\s*\d+[.)]\s", re.MULTILINE)
 #: words that open a question yes or no cannot answer ("What is ...?"), in the languages
@@ -40,7 +39,6 @@ _OPEN_QUESTION = re.compile(
     r"|wat|welke?|wie|waar|wanneer|waarom|hoe"  # nl
     r"|o que|qual|quais|quem|onde|quando|porque|por que|como|quantos?|quantas?)\b",  # pt
     re.IGNORECASE)
-FILL_IN_MAX_WORDS = 8
 #: the share of a conversation turn's answer that must be found in the passage (refine's
 #: default minimum grounding)
 TURN_MIN_GROUNDING = 0.5
@@ -74,7 +72,7 @@ def _own_issues(form: str, question: str, answer: str, turns: list[dict[str, str
             return [Issue(code="yes_no_answer", target="answer",
                           message="the answer of a yes/no question opens with yes or no")]
     if form == "fill_in":
-        if not _BLANK.search(q):
+        if not BLANK_PATTERN.search(q):
             return [Issue(code="fill_in_blank", message=f"the statement has no blank ({BLANK})")]
         if len(a.split()) > FILL_IN_MAX_WORDS:
             return [Issue(code="fill_in_answer", target="answer", message=(
