@@ -24,6 +24,7 @@ from qaforge.records import content_id
 
 QA = "qa"
 BLANK = "____"
+_WORD = re.compile(r"[^\W\d_]+")
 #: a blank as refine's checks find it (three or more underscores)
 BLANK_PATTERN = re.compile(r"_{3,}")
 #: the most words a fill-in item's missing part may have (refine checks it too)
@@ -108,6 +109,12 @@ def _read_reasoning(item: Mapping[str, Any]) -> FormPair | None:
 
 def _read_summary(item: Mapping[str, Any]) -> FormPair | None:
     return FormPair(_field(item, "instruction"), _field(item, "summary"))
+
+
+def first_yes_no(text: str) -> str | None:
+    """The first "yes" or "no" word of ``text`` (lower case), or ``None``: the verdict a
+    yes/no answer gives, however it goes on."""
+    return next((w for w in _WORD.findall(text.casefold()) if w in YES_NO), None)
 
 
 def _read_yes_no(item: Mapping[str, Any]) -> FormPair | None:

@@ -91,6 +91,22 @@ def test_a_number_the_passage_does_not_give_is_unclear_even_with_words_in_common
     assert not words["numbers_differ"]  # only one side has numbers: nothing to compare
 
 
+def test_a_yes_no_pair_is_compared_by_its_verdict() -> None:
+    # what the 1.5B judge answered for its own yes/no items in bench_forms.py
+    question, answer = "Is R case sensitive?", "Yes. R is case sensitive as are most UNIX tools."
+    assert label_from_checks(compare_answers("Yes", answer, question), [])[0] == "Unclear"
+    same = compare_answers("Yes", answer, question, form="yes_no")
+    assert same["verdicts"] == ["yes", "yes"] and not same["verdicts_differ"]
+    assert label_from_checks(same, [])[0] == "Clear"
+    other = compare_answers("No, it is not.", answer, question, form="yes_no")
+    label, reason, fix = label_from_checks(other, [])
+    assert (label, fix) == ("Unclear", "answer") and "'no' where the pair says 'yes'" in reason
+    # no verdict in the judge's answer, or "not stated": compared as any other answer
+    assert "verdicts" not in compare_answers("R is case sensitive.", answer, question,
+                                             form="yes_no")
+    assert compare_answers("Not stated.", answer, question, form="yes_no")["not_stated"]
+
+
 def test_a_fixable_defect_with_an_agreeing_answer_needs_improvement() -> None:
     dangling = Issue(code="dangling_reference", message="leans on the passage")
     label, reason, fix = label_from_checks(

@@ -19,13 +19,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from qaforge.forms import first_yes_no
 from qaforge.llm.base import ChatRequest, LLMClient, LLMError, Sampling
 from qaforge.progress import ProgressFn
 from qaforge.prompts import load_prompt
 from qaforge.quiz.items import QuizItem, open_book_prompt, question_prompt
 from qaforge.refine.cache import ReplyStore
 from qaforge.refine.calls import ask_json
-from qaforge.refine.checks import normalise, token_f1, tokens_without_articles
+from qaforge.refine.checks import token_f1
 from qaforge.refine.judge import fit_passage, passage_budget
 
 GRADE_PROMPT = "grade/v1"
@@ -105,8 +106,8 @@ class ModelAnswers:
 def deterministic_score(item: QuizItem, answer: str) -> tuple[float, float]:
     """Token F1 and recall; a yes/no item scores on the first yes or no of the answer."""
     if item.form == "yesno":
-        first = next((w for w in tokens_without_articles(answer) if w in ("yes", "no")), None)
-        same = float(first is not None and first == normalise(item.answer).split()[0])
+        first = first_yes_no(answer)
+        same = float(first is not None and first == first_yes_no(item.answer))
         return same, same
     return token_f1(answer, item.answer)
 

@@ -232,7 +232,8 @@ class Judge:
                 continue
             measures = compare_answers(reply.value["answer"], candidate.answer,
                                        candidate.question,
-                                       passage_language(candidate.record.chunk_text))
+                                       passage_language(candidate.record.chunk_text),
+                                       candidate.record.form)
             label, reason, fix = label_from_checks(measures, candidate.issues)
             verdicts.append(base.model_copy(update={
                 "label": label, "reason": reason, "checks": measures, "fix": fix}))

@@ -31,6 +31,7 @@ from typing import Any
 
 from pydantic import BaseModel, field_validator
 
+from qaforge.forms import first_yes_no
 from qaforge.languages import content_words
 from qaforge.refine.checks import normalise, token_f1, tokens_without_articles
 from qaforge.refine.pair_record import Issue, Label
@@ -69,14 +70,27 @@ class AnswerReply(BaseModel):
 
 
 def compare_answers(judge_answer: str, answer: str, question: str = "",
-                    language: str | None = "en") -> dict[str, Any]:
+                    language: str | None = "en", form: str = "qa") -> dict[str, Any]:
     """The figures evaluation.json records for the judge's own ``judge_answer`` against the
     pair's ``answer`` (and :func:`label_from_checks` decides on).
 
     ``containment`` counts only the words of the judge's answer that are not in the
     ``question``: an answer that repeats the question ("the GLARF converter") says nothing,
     and would otherwise be found in any answer to it (``repeats_question``).
+
+    A ``yes_no`` pair is compared by verdict when both answers give one: the judge's "Yes"
+    has no content word to find in "Yes. R is case sensitive ..." (content words leave
+    "yes" out; 11 of the 17 yes/no items the 1.5B judge called Unclear in bench_forms.py
+    were such agreeing verdicts).
     """
+    if form == "yes_no" and NOT_STATED not in judge_answer.casefold():
+        judge_says, pair_says = first_yes_no(judge_answer), first_yes_no(answer)
+        if judge_says and pair_says:
+            return {"model_answer": judge_answer, "not_stated": False,
+                    "verdicts": [judge_says, pair_says],
+                    "verdicts_differ": judge_says != pair_says,
+                    "repeats_question": False, "numbers_differ": False,
+                    "containment": 1.0 if judge_says == pair_says else 0.0}
     agreement, _ = token_f1(judge_answer, answer)
     asked = set(_words(question, language))
     own = [w for w in _words(judge_answer, language) if w not in asked]
@@ -117,6 +131,11 @@ def label_from_checks(measures: dict[str, Any], issues: list[Issue]
         answer_off = True
         reasons.append("answering the question from the passage, the judge could only repeat "
                        "the question: the passage does not seem to answer it")
+    elif measures.get("verdicts_differ"):
+        answer_off = True
+        judge_says, pair_says = measures["verdicts"]
+        reasons.append(f"answering the question from the passage, the judge says "
+                       f"{judge_says!r} where the pair says {pair_says!r}")
     elif measures.get("numbers_differ"):
         answer_off = True
         reasons.append("the numbers of the judge's own answer from the passage are not the "
