@@ -54,6 +54,14 @@ def test_bench_scale_measures_rss_and_a_clean_resume() -> None:
 
 
 @pytest.mark.slow
+def test_bench_dedup_counts_candidates_and_compares_the_cap() -> None:
+    out = run_script("bench_dedup.py", "--pairs", "3000", "--every", "1500")
+    assert "pairs 1501-3000: candidates per lookup" in out, out
+    assert out.count("dedup 3000 pairs, ") == 2
+    assert "capped and uncapped find the same duplicates: yes" in out
+
+
+@pytest.mark.slow
 def test_bench_scale_refines_synthetic_pairs_and_times_each_step() -> None:
     out = run_script("bench_scale.py", "--pairs", "600")
     line = next(line for line in out.splitlines() if "600 pairs" in line)

@@ -32,7 +32,10 @@ def test_a_full_index_bounds_the_chance_candidates_but_keeps_the_strong_ones() -
         add_sharing(index, strong[0], 2)
         add_sharing(index, strong[1], BANDS)
         found = [row[0] for row in index.candidates(query_keys())]
+        shared = dict(index.shared(query_keys()))
     assert found == list(range(WEAK_LIMIT)) + strong
+    assert len(shared) == WEAK_LIMIT + 202 and shared[strong[0]] == 2
+    assert shared[strong[1]] == BANDS and shared[0] == 1
 
 
 def test_many_strong_candidates_are_all_returned() -> None:
@@ -40,3 +43,10 @@ def test_many_strong_candidates_are_all_returned() -> None:
         for item in range(1_200):  # past one batch of bound parameters
             add_sharing(index, item, 3)
         assert len(index.candidates(query_keys())) == 1_200
+
+
+def test_the_cap_is_the_index_own() -> None:
+    with NearIndex(weak_limit=3) as index:
+        for item in range(10):
+            add_sharing(index, item, 1)
+        assert [row[0] for row in index.candidates(query_keys())] == [0, 1, 2]

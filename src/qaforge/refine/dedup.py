@@ -51,8 +51,11 @@ def _why_kept(kept: PairRecord, dropped: PairRecord) -> str:
 
 
 def deduplicate(records: list[PairRecord], threshold: float = 0.85,
-                exact_limit: int = EXACT_LIMIT) -> list[PairRecord]:
-    """Step: mark duplicates among the pairs still in the running (``decision="duplicate"``)."""
+                exact_limit: int = EXACT_LIMIT, weak_limit: int | None = None
+                ) -> list[PairRecord]:
+    """Step: mark duplicates among the pairs still in the running (``decision="duplicate"``).
+    ``weak_limit``: the index's cap on candidates sharing one band (``None``: its default;
+    ``bench/bench_dedup.py`` compares)."""
     by_form: dict[str, list[PairRecord]] = {}
     for record in records:
         if record.active:
@@ -66,7 +69,7 @@ def deduplicate(records: list[PairRecord], threshold: float = 0.85,
         if len(candidates) <= exact_limit:
             _deduplicate_all_pairs(candidates, threshold * 100)
         else:
-            _deduplicate_indexed(candidates, threshold * 100)
+            _deduplicate_indexed(candidates, threshold * 100, weak_limit=weak_limit)
     return records
 
 
@@ -97,14 +100,14 @@ def _deduplicate_all_pairs(candidates: list[PairRecord], cutoff: float) -> None:
 
 
 def _deduplicate_indexed(candidates: Sequence[PairRecord], cutoff: float,
-                         marked: Callable[[int, PairRecord], None] = lambda i, r: None
-                         ) -> None:
+                         marked: Callable[[int, PairRecord], None] = lambda i, r: None,
+                         weak_limit: int | None = None) -> None:
     """Many pairs: candidates from the MinHash band index on disk, confirmed by rapidfuzz;
     the index lives in a temporary file, so memory stays flat in the number of pairs.
     ``marked(position, record)`` is told of each pair marked a duplicate."""
-    from qaforge.refine.near_index import NearIndex
+    from qaforge.refine.near_index import WEAK_LIMIT, NearIndex
 
-    with NearIndex() as index:
+    with NearIndex(weak_limit=WEAK_LIMIT if weak_limit is None else weak_limit) as index:
         for position, record in enumerate(candidates):
             question = normalise(record.question)
             first = index.question(question) if question else None

@@ -84,8 +84,9 @@ DEFAULT_SCHEME = Scheme()
 class NearIndex:
     """Kept pairs by band; :meth:`candidates` then :meth:`add` per pair, in order."""
 
-    def __init__(self, scheme: Scheme | None = None) -> None:
+    def __init__(self, scheme: Scheme | None = None, weak_limit: int = WEAK_LIMIT) -> None:
         self.scheme = scheme or DEFAULT_SCHEME
+        self.weak_limit = weak_limit
         # "" = a private temporary database on disk, removed when it is closed
         self.db = sqlite3.connect("")
         self.db.execute("PRAGMA cache_size = -16384")  # 16 MB of pages in memory at most
@@ -103,15 +104,19 @@ class NearIndex:
         """The band keys of ``text`` (what :meth:`candidates` and :meth:`add` take)."""
         return self.scheme.band_keys(text)
 
-    def candidates(self, keys: list[int], weak_limit: int = WEAK_LIMIT
-                   ) -> list[tuple[int, str, int]]:
+    def shared(self, keys: list[int]) -> list[tuple[int, int]]:
+        """``(item, bands shared with keys)`` of every item added before that shares one, in
+        item order (uncapped)."""
+        return self.db.execute(self._shared, keys).fetchall()
+
+    def candidates(self, keys: list[int]) -> list[tuple[int, str, int]]:
         """``(item, text, length)`` of the items added before that share two or more bands
         with ``keys``, and of the first ``weak_limit`` that share one, in item order."""
         strong: list[int] = []
         weak: list[int] = []
-        for item, shared in self.db.execute(self._shared, keys):
+        for item, shared in self.shared(keys):
             (strong if shared > 1 else weak).append(item)
-        chosen = sorted(strong + weak[:weak_limit])
+        chosen = sorted(strong + weak[:self.weak_limit])
         rows: list[tuple[int, str, int]] = []
         for start in range(0, len(chosen), _IN_BATCH):
             batch = chosen[start:start + _IN_BATCH]
