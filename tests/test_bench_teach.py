@@ -49,6 +49,7 @@ def test_teach_builds_trains_and_evaluates_every_recipe(tmp_path: Path,
     figures = json.loads((work / "teach.json").read_text(encoding="utf-8"))
     recipes = {r["recipe"]: r for r in figures["recipes"]}
     assert len(recipes["default"]["closed"]) == 2 and recipes["raw"]["text"] is True
+    assert len(recipes["default"]["closed_recall"]) == 2
     eval_doc = json.loads((work / "quiz" / "eval.json").read_text(encoding="utf-8"))
     labels = {m["label"] for m in eval_doc["models"]}
     assert {"base", "default-s1", "default-s2", "raw-s1", "raw-s2"} <= labels
