@@ -338,10 +338,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--recipes", default=",".join(DEFAULT_RECIPES),
                         help=f"comma list of {', '.join(RECIPES)}")
     parser.add_argument("--seeds", type=int, default=3, help="training seeds per recipe")
-    parser.add_argument("--epochs", type=float, default=3.0)
+    parser.add_argument("--epochs", type=float, default=10.0,
+                        help="10: at 3 the 135M model learned nothing (docs/training-recipe.md)")
     parser.add_argument("--lora-r", type=int, default=16)
     parser.add_argument("--lora-alpha", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=2e-4)
+    parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--max-length", type=int, default=1024, help="tokens per row")
     parser.add_argument("--resume", action="store_true",
