@@ -171,16 +171,14 @@ class GenerateRecords:
         wanted = [(i, r) for i, r in enumerate(records) if isinstance(r, ChunkTask)]
         if not wanted:
             return records
-        usage = self.client.usage
-        before = (usage.prompt_tokens, usage.completion_tokens)
+        before = usage_counters([self.client])
         done = self.generate([ChunkJob(r.document, r.chunk) for _, r in wanted])
         out = list(records)
         for (i, record), chunk in zip(wanted, done, strict=True):
             out[i] = record.model_copy(update={"chunk": chunk})
         first = wanted[0][0]
-        out[first] = out[first].model_copy(update={"stats": {
-            "prompt_tokens": usage.prompt_tokens - before[0],
-            "completion_tokens": usage.completion_tokens - before[1]}})
+        out[first] = out[first].model_copy(
+            update={"stats": usage_since(before, [self.client])})
         return out
 
     def close(self) -> None:
