@@ -183,6 +183,9 @@ class RefineSettings(_Section):
                                             "near-duplicate")
     correct: bool = Field(default=True, description="rewrite flagged drafts (else "
                           "skip them)")
+    correct_trial: int = Field(default=8, ge=0, description="stop correcting for the rest "
+                               "of a run when none of its first this many rewrites passed "
+                               "(0 = never stop)")
 
 
 class ReviewSettings(_Section):

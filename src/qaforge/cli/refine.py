@@ -155,6 +155,10 @@ def print_refine_summary(summary: RefineSummary, workdir: Path) -> None:
     if summary.model_errors:
         say("those pairs were skipped. Run the same command again to retry them.",
             f"{summary.model_errors} model call(s) failed;", "red", always=True)
+    if summary.correction_stopped:
+        say("none of the run's first rewrites (refine.correct_trial) passed, so the rest "
+            "were skipped; a stronger model (--judge-model) may save them.",
+            f"{summary.correction_stopped} flagged pair(s) not corrected:", "yellow")
     if summary.dataset_rows == 0:
         say("evaluation.json says why for each one.", "no pair made it into the dataset:",
             "yellow")

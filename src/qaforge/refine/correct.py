@@ -11,6 +11,7 @@ disagreement reported. With the demo judge (``advisory``) the deterministic chec
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
@@ -132,6 +133,49 @@ def _not_corrected(record: PairRecord, why: str) -> tuple[Literal["kept", "skipp
     if record.reviewed:
         return "kept", f"{record.status} by a person, kept as is ({why}); it was flagged: {flagged}"
     return "skipped", f"flagged: {flagged}; {why}"
+
+
+class CorrectionTrial:
+    """Stops correcting for the rest of a run when none of its first ``size`` rewrites
+    passed: a model that cannot rewrite (the bundled demo model kept 0 of 19 on the
+    benchmark subset) would otherwise spend as long again as judging, for nothing. ``size``
+    0 never stops. One per run, carried from group to group."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.tried = 0
+        self.kept = 0
+        #: flagged records left uncorrected after the trial failed
+        self.stopped = 0
+
+    @property
+    def failed(self) -> bool:
+        """The trial is over and not one rewrite passed."""
+        return self.size > 0 and self.tried >= self.size and self.kept == 0
+
+    def parts(self, records: list[PairRecord]) -> Iterator[list[int]]:
+        """Positions in ``records`` of the flagged ones, in the parts to correct: what is
+        left of the trial first, then the rest, unless the trial failed: then the rest are
+        skipped (or kept, if a person reviewed them) with the reason. Lazy: a part is
+        decided after the one before it was corrected and :meth:`count` ed."""
+        todo = [i for i, r in enumerate(records) if r.active and r.flags]
+        if self.size and self.tried < self.size:
+            first, todo = todo[:self.size - self.tried], todo[self.size - self.tried:]
+            if first:
+                yield first
+        if todo and self.failed:
+            self.stopped += len(todo)
+            for i in todo:
+                records[i].decision, records[i].reason = _not_corrected(
+                    records[i], f"correction stopped: none of this run's first {self.tried} "
+                    "rewrites passed (settings: refine.correct_trial)")
+        elif todo:
+            yield todo
+
+    def count(self, part: list[PairRecord]) -> None:
+        """Count a corrected part's rewrites and those that passed."""
+        self.tried += len(part)
+        self.kept += sum(1 for r in part if r.decision == "corrected")
 
 
 class Corrector:

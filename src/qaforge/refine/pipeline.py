@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,7 +24,7 @@ from qaforge.llm.base import LLMClient, usage_counters, usage_since
 from qaforge.progress import ProgressFn
 from qaforge.refine.cache import ReplyCache
 from qaforge.refine.checks import check_questions
-from qaforge.refine.correct import CORRECT_PROMPT, Corrector, decide
+from qaforge.refine.correct import CORRECT_PROMPT, CorrectionTrial, Corrector, decide
 from qaforge.refine.coverage import CoverageLedger, FileSentences, document_names
 from qaforge.refine.dedup import deduplicate_stored, deduplicate_stored_rewrites
 from qaforge.refine.grounding import ground
@@ -132,21 +132,34 @@ class ModelSteps(Protocol):
 
 
 def judge_and_correct(records: list[PairRecord], settings: RefineSettings, steps: ModelSteps,
-                      laps: Laps) -> dict[str, int]:
+                      laps: Laps, trial: CorrectionTrial | None = None) -> dict[str, int]:
     """Judge, decide keep/correct, correct (and re-judge) ``records`` (a group of them:
     :func:`model_steps` then drops rewrites that duplicate others, over every pair).
+    ``trial`` carries the run's count of rewrites tried and kept from group to group.
     Returns the model call counts by kind for :func:`finish`."""
     judged = steps.judge(records)
     laps("judge")
     decide(records, min_grounding=settings.min_grounding, correct=settings.correct,
            correct_reviewed=settings.correct_reviewed)
-    corrected = steps.correct(records)
+    trial = trial or CorrectionTrial(settings.correct_trial)
+    corrected = StepCalls()
+    for indices in trial.parts(records):
+        part = [records[i] for i in indices]
+        _add_calls(corrected, steps.correct(part))
+        for i, record in zip(indices, part, strict=True):  # a runner may put new objects
+            records[i] = record
+        trial.count(part)
     laps("correct")
     return {"judge": judged.judge_calls, "correct": corrected.other_calls,
             "re_judge": corrected.judge_calls,
             "failed": judged.failures + corrected.failures,
             "prompt_tokens": judged.prompt_tokens + corrected.prompt_tokens,
             "completion_tokens": judged.completion_tokens + corrected.completion_tokens}
+
+
+def _add_calls(total: StepCalls, more: StepCalls) -> None:
+    for name in (f.name for f in fields(StepCalls)):
+        setattr(total, name, getattr(total, name) + getattr(more, name))
 
 
 #: records a model step takes at once: its requests are all built before they are sent, so
@@ -186,7 +199,7 @@ def group_progress(prepared: Prepared, progress: ProgressFn | None) -> GroupProg
 def no_calls() -> dict[str, int]:
     """The model call counts (and tokens) of a refine that has made none yet."""
     return {"judge": 0, "correct": 0, "re_judge": 0, "failed": 0, "prompt_tokens": 0,
-            "completion_tokens": 0}
+            "completion_tokens": 0, "correction_stopped": 0}
 
 
 def model_steps(prepared: Prepared, settings: RefineSettings, steps: ModelSteps, laps: Laps,
@@ -196,15 +209,17 @@ def model_steps(prepared: Prepared, settings: RefineSettings, steps: ModelSteps,
     back to the store; then drop rewrites that duplicate pairs of the dataset."""
     calls = no_calls()
     store = prepared.store
+    trial = CorrectionTrial(settings.correct_trial)
     for stored in store.groups(group or MODEL_BATCH, "decision = 'pending'"):
         records = [record for _, record in stored]
         # a runner may put new record objects in the list (Ray's come back from workers)
-        got = judge_and_correct(records, settings, steps, laps)
+        got = judge_and_correct(records, settings, steps, laps, trial)
         for kind, n in got.items():
             calls[kind] = calls.get(kind, 0) + n
         store.put(zip((pos for pos, _ in stored), records, strict=True))
         if progress is not None:
             progress.next_group()
+    calls["correction_stopped"] = trial.stopped
     deduplicate_stored_rewrites(store, settings.near_duplicate_threshold)
     laps("correct")
     return calls
@@ -281,6 +296,7 @@ def finish(workdir: Path, prepared: Prepared, settings: RefineSettings, *,
     summary.correct_calls = calls["correct"] + calls["re_judge"]
     summary.model_errors = calls["failed"]
     summary.completion_tokens = calls["completion_tokens"]
+    summary.correction_stopped = calls.get("correction_stopped", 0)
     summary.cache_hits = cache_stats["hits"]
     seconds = laps.seconds
     seconds["total"] = round(time.perf_counter() - laps.started, 3)

@@ -64,6 +64,9 @@ class RefineSummary:
     checks: dict[str, int] = field(default_factory=dict)
     #: per question form: pairs in and dataset rows (as in evaluation.json's summary.forms)
     forms: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: flagged pairs left uncorrected because none of the run's first rewrites passed
+    #: (``refine.correct_trial``)
+    correction_stopped: int = 0
 
     @property
     def ok(self) -> bool:
@@ -92,6 +95,8 @@ class RefineSummary:
                     f"{form} {n['pairs_in']}/{n['dataset_rows']}"
                     for form, n in self.forms.items()))] if set(self.forms) - {"qa"} else []),
                 ("model calls (judge / correct)", f"{self.judge_calls} / {self.correct_calls}"),
+                *([("flagged, not corrected (no rewrite passed the trial)",
+                    str(self.correction_stopped))] if self.correction_stopped else []),
                 ("tokens generated (per dataset row)", f"{self.completion_tokens:,} ("
                  f"{self.completion_tokens / max(self.dataset_rows, 1):.0f})"),
                 ("cached replies reused", str(self.cache_hits)),
