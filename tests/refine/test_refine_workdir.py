@@ -279,8 +279,12 @@ def test_demo_judge_lets_deterministic_checks_decide(workdir: Path) -> None:
     assert entries["q-broken"]["final_decision"] == "duplicate"
     assert entries["q-broken"]["duplicate_of"] == "q-fixable"
     assert entries["n-1"]["final_decision"] == "kept"
-    # one advisory verdict per pair; rewrites are not re-judged by a judge that cannot tell
-    assert sum(1 for r in demo.history if is_judge(r)) == 5
+    # an advisory verdict for each pair the deterministic checks pass (q-fixable and
+    # q-broken they flag: asking would decide nothing); rewrites are not re-judged by a
+    # judge that cannot tell
+    judged = sorted(prompt_pair(r)[0] for r in demo.history if is_judge(r))
+    assert len(judged) == 3 and FIXABLE_Q not in judged and BROKEN_Q not in judged
+    assert entries["q-fixable"]["verdict"] is None
     assert entries["q-fixable"]["correction"]["verdict"] is None
 
 

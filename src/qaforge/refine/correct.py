@@ -22,9 +22,10 @@ from qaforge.prompts import load_prompt
 from qaforge.refine.cache import ReplyStore
 from qaforge.refine.calls import ask_json
 from qaforge.refine.checks import question_issues
+from qaforge.refine.flags import describe_verdict, flags_for
 from qaforge.refine.grounding import grounding_of
 from qaforge.refine.judge import Candidate, Judge, fit_passage, pages_text, passage_budget
-from qaforge.refine.pair_record import Correction, Grounding, Issue, PairRecord, Verdict, fixes
+from qaforge.refine.pair_record import Correction, Grounding, PairRecord, Verdict, fixes
 
 CORRECT_PROMPT = "correct/v1"
 QUESTION_MAX = 250
@@ -56,29 +57,6 @@ class CorrectionReply(BaseModel):
         if not value:
             raise ValueError("empty")
         return value
-
-
-def describe_verdict(verdict: Verdict) -> str:
-    scores = ", ".join(f"{k} {v}" for k, v in verdict.scores.items() if v is not None)
-    return f"{verdict.label} ({scores})" if scores else str(verdict.label)
-
-
-def flags_for(record: PairRecord, verdict: Verdict | None, grounding: Grounding | None,
-              issues: list[Issue], min_grounding: float) -> list[str]:
-    """Why a pair (or a rewrite) is not good enough; empty when it is."""
-    flags = [issue.message for issue in fixes(issues)]  # notes inform the judge only
-    if grounding is not None and grounding.score < min_grounding:
-        flags.append(f"only {grounding.score:.0%} of the answer is found in the passage "
-                     f"(minimum {min_grounding:.0%})")
-    if verdict is not None and not verdict.advisory:
-        if verdict.error:
-            flags.append(verdict.error)
-        elif verdict.label != "Clear":
-            why = f"judged {describe_verdict(verdict)}: {verdict.reason}"
-            if verdict.model_label == "Clear":
-                why += " (the model said Clear, but a score is below the threshold)"
-            flags.append(why)
-    return flags
 
 
 def correction_target(record: PairRecord, min_grounding: float) -> Literal["question", "both"]:

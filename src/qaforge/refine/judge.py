@@ -25,6 +25,7 @@ from qaforge.progress import ProgressFn
 from qaforge.prompts import load_prompt
 from qaforge.refine.cache import ReplyStore
 from qaforge.refine.calls import ask_json
+from qaforge.refine.flags import flags_for
 from qaforge.refine.pair_record import LABELS, Grounding, Issue, Label, PairRecord, Verdict
 from qaforge.refine.verify import (
     ANSWER_CHECK_PROMPT,
@@ -142,17 +143,19 @@ class Judge:
     """Judges a batch of records with one :class:`LLMClient` (used as a step, or for corrections).
 
     ``method`` is ``"checks"`` or ``"rubric"`` (module docstring). ``advisory=True`` (the
-    demo judge) still records verdicts but marks them as not deciding.
+    demo judge) still records verdicts but marks them as not deciding; ``min_grounding`` is
+    refine's, to tell which pairs the deterministic checks flag.
     """
 
     def __init__(self, client: LLMClient, cache: ReplyStore | None = None, *,
                  accept_threshold: float = 4.0, advisory: bool = False,
                  method: JudgeMethod = "checks", prompt: str = JUDGE_PROMPT,
-                 progress: ProgressFn | None = None) -> None:
+                 min_grounding: float = 0.5, progress: ProgressFn | None = None) -> None:
         self.client = client
         self.cache = cache
         self.accept_threshold = accept_threshold
         self.advisory = advisory
+        self.min_grounding = min_grounding
         self.method = method
         self.prompt_name = prompt if method == "rubric" else ANSWER_CHECK_PROMPT
         self.template = load_prompt(prompt)
@@ -256,8 +259,14 @@ class Judge:
                                        "reason": reply.reason, **scores})
 
     def __call__(self, records: list[PairRecord]) -> list[PairRecord]:
-        """Step: judge every record still in the running."""
+        """Step: judge every record still in the running. An advisory judge is not asked
+        about the ones the deterministic checks already flag: its verdict would decide
+        nothing (they go to correction either way), and on the bundled model those calls
+        were two thirds of judging (docs/benchmarks.md 5.1)."""
         active = [r for r in records if r.active]
+        if self.advisory:
+            active = [r for r in active
+                      if not flags_for(r, None, r.grounding, r.issues, self.min_grounding)]
         verdicts = self.judge([Candidate(r, r.question, r.answer, r.grounding, r.issues)
                                for r in active])
         for record, verdict in zip(active, verdicts, strict=True):

@@ -380,7 +380,8 @@ def refine_workdir(workdir: Path, *, judge: LLMClient, corrector: LLMClient | No
         overall = group_progress(prepared, progress)
         with ReplyCache.for_workdir(workdir) as cache:
             judge_step = Judge(judge, cache, accept_threshold=settings.accept_threshold,
-                               advisory=demo, method=settings.judge_method, progress=overall)
+                               advisory=demo, method=settings.judge_method,
+                               min_grounding=settings.min_grounding, progress=overall)
             correct_step = Corrector(corrector, judge_step, cache,
                                      min_grounding=settings.min_grounding, progress=overall)
             calls = model_steps(prepared, settings,

@@ -170,7 +170,7 @@ class _RaySteps:
         return self._run(records, active, "judge", functools.partial(
             JudgeRecords, self.spec, self.cache,
             accept_threshold=self.settings.accept_threshold, advisory=self.demo,
-            method=self.settings.judge_method))
+            min_grounding=self.settings.min_grounding, method=self.settings.judge_method))
 
     def correct(self, records: list[PairRecord]) -> StepCalls:
         flagged = [i for i, r in enumerate(records) if r.active and r.flags]

@@ -193,8 +193,8 @@ class _RefineStage:
     ``stats`` of the first row out."""
 
     def __init__(self, judge: ClientSpec, cache: ReplyStore | None, *,
-                 accept_threshold: float, advisory: bool, method: JudgeMethod = "checks",
-                 corrector: ClientSpec | None = None) -> None:
+                 accept_threshold: float, advisory: bool, min_grounding: float,
+                 method: JudgeMethod = "checks", corrector: ClientSpec | None = None) -> None:
         self.judge_client = judge.build()
         self.clients = [self.judge_client]
         if corrector is None or corrector == judge:
@@ -204,7 +204,7 @@ class _RefineStage:
             self.clients.append(self.corrector_client)
         self.cache = cache
         self.judge = Judge(self.judge_client, self.cache, accept_threshold=accept_threshold,
-                           advisory=advisory, method=method)
+                           advisory=advisory, method=method, min_grounding=min_grounding)
 
     def run(self, records: list[PairRecord]) -> int:
         """Do the step on ``records`` in place; returns model calls made besides judging."""
@@ -241,7 +241,7 @@ class CorrectRecords(_RefineStage):
                  accept_threshold: float, advisory: bool, min_grounding: float,
                  method: JudgeMethod = "checks", corrector: ClientSpec | None = None) -> None:
         super().__init__(judge, cache, accept_threshold=accept_threshold, advisory=advisory,
-                         method=method, corrector=corrector)
+                         min_grounding=min_grounding, method=method, corrector=corrector)
         self.corrector = Corrector(self.corrector_client, self.judge, self.cache,
                                    min_grounding=min_grounding)
 
