@@ -15,11 +15,12 @@ seed     the seed's pipeline on the default recipe's chunks: its free-text ``**Q
 raw      the chunks' text as plain rows: continued pretraining, no questions
 
 Prompt-completion rows put the loss on the answers only; plain-text rows on every token.
-The quiz comes from ``quiz/v1`` (never the prompts of the training data) and drops items
-near any recipe's training question. Prints one line per recipe: rows, generation and
-training time, closed-book accuracy (mean ± standard deviation over the training seeds)
-and its gain over the base model, open-book accuracy, control-set change; writes
-``WORKDIR/teach.json``. Recipe and its reasons: ``docs/training-recipe.md``.
+The quiz comes from ``quiz/v2`` (never the prompts of the training data), its yes/no items
+balanced between Yes and No, and drops items near any recipe's training question. Prints
+one line per recipe: rows, generation and training time, closed-book accuracy (mean ±
+standard deviation over the training seeds) and its gain over the base model, open-book
+accuracy, control-set change; writes ``WORKDIR/teach.json``. Recipe and its reasons:
+``docs/training-recipe.md``.
 
     python bench/teach.py [--pdfs ../shared/pdfs] [--files a.pdf,b.pdf] [--seeds 3]
 """

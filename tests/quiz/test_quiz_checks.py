@@ -64,7 +64,7 @@ def test_checks_keep_grounded_new_questions_and_say_why_others_went(tmp_path: Pa
     first = documents[0]
     assert first.chunk_id == chunk_id(EIFFEL) and first.chunk_text == EIFFEL
     assert first.evidence in EIFFEL and first.grounding == 1.0
-    assert first.origin.startswith("quiz/v1 fake:")
+    assert first.origin.startswith("quiz/v2 fake:")
     assert documents[1].document == "nile.pdf" and documents[1].chunk_text == NILE
     assert sum(1 for i in items if i.kind == "control") == 2
     reasons = {d["question"]: (d["code"], d["reason"]) for d in report["dropped"]}
@@ -146,3 +146,45 @@ def test_a_fill_in_written_as_a_question_is_kept_as_short_answer(tmp_path: Path)
     build_quiz(workdir, client, QuizSettings(control=0, near_duplicate=0.95))
     [kept] = read_quiz(workdir / "quiz.jsonl")
     assert (kept.form, kept.question, kept.answer) == ("short", question, "Khartoum")
+
+
+def yes_no(question: str, answer: str, evidence: str) -> dict[str, str]:
+    return item("yesno", question, answer, evidence)
+
+
+def test_yes_no_items_are_kept_balanced_between_yes_and_no(tmp_path: Path) -> None:
+    """The first quiz's yes/no items were all "Yes", so a fine-tune answering "Yes" to
+    everything gained on every one: now the later of the surplus go, with the reason."""
+    eiffel = [yes_no("Is the Eiffel Tower in Paris?", "Yes",
+                     "The Eiffel Tower is a wrought-iron lattice tower on the Champ de Mars "
+                     "in Paris."),
+              yes_no("Was the Eiffel Tower completed in 1889?", "Yes.",
+                     "It was designed by the engineering company of Gustave Eiffel and "
+                     "completed in 1889 for the World's Fair."),
+              yes_no("Is the Eiffel Tower 500 metres tall?", "No",
+                     "The tower is 330 metres tall and was the tallest man-made structure "
+                     "in the world until 1930.")]
+    nile = [yes_no("Does the Nile flow north?", "Yes",
+                   "The Nile is a major north-flowing river in northeastern Africa."),
+            yes_no("Does the Nile flow into the Mediterranean Sea?", "Yes",
+                   "It flows into the Mediterranean Sea and is about 6,650 kilometres long.")]
+    workdir = write_workdir(tmp_path / "work")
+    client = FakeBackend(quiz_script({"Eiffel": eiffel, "Nile": nile}))
+    build_quiz(workdir, client, QuizSettings(per_chunk=4, control=0))
+    kept = [(i.question, i.answer) for i in read_quiz(workdir / "quiz.jsonl")]
+    assert kept == [("Is the Eiffel Tower in Paris?", "Yes"),
+                    ("Was the Eiffel Tower completed in 1889?", "Yes"),
+                    ("Is the Eiffel Tower 500 metres tall?", "No")]
+    report = json.loads((workdir / "quiz" / "report.json").read_text(encoding="utf-8"))
+    dropped = {d["question"]: d for d in report["dropped"]}
+    assert set(dropped) == {"Does the Nile flow north?",
+                            "Does the Nile flow into the Mediterranean Sea?"}
+    assert all(d["code"] == "unbalanced" and "4 answered 'Yes' against 1 'No'" in d["reason"]
+               for d in dropped.values())
+
+
+def test_the_quiz_prompt_asks_for_no_items() -> None:
+    """The balance would otherwise drop most yes/no items: the prompt asks for both."""
+    text = " ".join(m["content"] for m in load_prompt("quiz/v2").render(
+        document="d", headings="h", pages="1", n=2, text="t"))
+    assert '"No" items as "Yes" items' in " ".join(text.split())

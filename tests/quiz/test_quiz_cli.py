@@ -51,7 +51,7 @@ def test_quiz_then_eval_with_the_fake_backend(refined: Path) -> None:
         assert " ".join(item.evidence.split()) in " ".join(item.chunk_text.split())
         assert item.closest_training is not None and item.closest_training.similarity < 0.8
     report = json.loads((work / "quiz" / "report.json").read_text(encoding="utf-8"))
-    assert report["items"] == len(documents) and report["prompt"] == "quiz/v1"
+    assert report["items"] == len(documents) and report["prompt"] == "quiz/v2"
     assert report["near_duplicate_check"]["training_questions"] > 0
     review = sorted(p.name for p in (work / "quiz" / "output_json").iterdir()
                     if not p.name.startswith("."))

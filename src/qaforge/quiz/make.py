@@ -1,14 +1,15 @@
 """``qaforge quiz``: held-out exam items from the work dir's chunks.
 
-The quiz is written with its own prompt (``quiz/v1``, never the ``qa/*`` prompts that made
+The quiz is written with its own prompt (``quiz/v2``, never the ``qa/*`` prompts that made
 the training pairs) in its own forms (short answer, yes/no, fill-in-the-blank), each item
 with the sentence of the chunk that proves its answer. Every item is checked without a
 model and dropped when it fails: the evidence must be found in the chunk
 (:func:`qaforge.refine.grounding.grounding_of`), the question must stand on its own
 (:func:`qaforge.refine.checks.question_issues`), and it must not be a near-duplicate of
 any training question (the suggestions files and ``cleaned_finetune.jsonl``); the closest
-training question and its similarity are recorded on every item, kept or dropped.
-Nothing here ever looks at a model's answers to the quiz.
+training question and its similarity are recorded on every item, kept or dropped. The
+yes/no items are kept balanced between "Yes" and "No" (:func:`balance_yes_no`). Nothing
+here ever looks at a model's answers to the quiz.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ from qaforge.refine.report import DATASET_NAME
 from qaforge.safe_paths import safe_listing
 from qaforge.suggestions import iter_suggestion_files, load_suggestions, suggestions_dir
 
-QUIZ_PROMPT = "quiz/v1"
+#: v2 is v1 asking for as many "No" yes/no items as "Yes" ones (v1's were all "Yes", so a
+#: fine-tune that answers "Yes" to everything scored on every one of them)
+QUIZ_PROMPT = "quiz/v2"
 QUESTION_MAX = 300
 ANSWER_MAX = 200
 EVIDENCE_MAX = 600
@@ -48,7 +51,7 @@ _YES_NO = {"yes": "Yes", "no": "No"}
 
 
 def quiz_schema(items: int) -> dict[str, Any]:
-    """JSON schema of a ``quiz/v1`` reply of up to ``items`` items."""
+    """JSON schema of a ``quiz/*`` reply of up to ``items`` items."""
     item = {"type": "object",
             "properties": {"form": {"type": "string", "enum": list(FORMS)},
                            "question": {"type": "string", "minLength": 5,
@@ -206,6 +209,30 @@ def form_problem(form: str, question: str, answer: str) -> str | None:
     return None
 
 
+def balance_yes_no(result: QuizResult) -> None:
+    """Drop the yes/no items answered the more common way beyond one more than the other:
+    a quiz whose yes/no answers lean one way scores a model that always gives that answer
+    (issue 17's first fine-tunes answered "Yes" to everything and gained only on such
+    items). The last ones go, so the earlier chunks keep theirs; each is reported."""
+    by_answer: dict[str, list[QuizItem]] = {"Yes": [], "No": []}
+    for item in result.items:
+        if item.form == "yesno" and item.answer in by_answer:
+            by_answer[item.answer].append(item)
+    more, fewer = sorted(by_answer, key=lambda a: len(by_answer[a]), reverse=True)
+    surplus = by_answer[more][len(by_answer[fewer]) + 1:]
+    if not surplus:
+        return
+    gone = {id(item) for item in surplus}
+    result.items = [item for item in result.items if id(item) not in gone]
+    for item in surplus:
+        result.dropped.append(Dropped(
+            item.question, item.answer, item.form, item.chunk_id, item.document, "unbalanced",
+            f"yes/no items are kept balanced: {len(by_answer[more])} answered {more!r} "
+            f"against {len(by_answer[fewer])} {fewer!r}",
+            item.closest_training.similarity if item.closest_training else None,
+            item.evidence))
+
+
 class QuizWriter:
     """Drafts and checks quiz items for chunks with one :class:`LLMClient`."""
 
@@ -257,6 +284,7 @@ class QuizWriter:
             # a backend that cannot constrain decoding may send more than were asked for
             for draft in _Reply.model_validate(reply.value).items[:self.settings.per_chunk]:
                 self._check(source, draft, training, seen, result)
+        balance_yes_no(result)
         return result
 
     def _check(self, source: SourceChunk, draft: _Draft, training: TrainingQuestions,
