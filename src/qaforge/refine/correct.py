@@ -27,28 +27,40 @@ from qaforge.refine.grounding import grounding_of
 from qaforge.refine.judge import Candidate, Judge, fit_passage, pages_text, passage_budget
 from qaforge.refine.pair_record import Correction, Grounding, PairRecord, Verdict, fixes
 
-CORRECT_PROMPT = "correct/v1"
+#: v2 lists the problems one a line without the judge's label, gives the judge's own answer
+#: from the passage, an example of a question made to stand alone, and asks for only the
+#: question when only the question is wrong (v1: 22 of 28 rewrites by the 1.5B came back
+#: identical to the pair, and the answers of question-only rewrites were thrown away)
+CORRECT_PROMPT = "correct/v2"
 QUESTION_MAX = 250
 ANSWER_MAX = 700
+_QUESTION = {"type": "string", "minLength": 1, "maxLength": QUESTION_MAX}
 CORRECT_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "properties": {"question": {"type": "string", "minLength": 1, "maxLength": QUESTION_MAX},
+    "properties": {"question": _QUESTION,
                    "answer": {"type": "string", "minLength": 1, "maxLength": ANSWER_MAX}},
     "required": ["question", "answer"],
     "additionalProperties": False,
 }
-CORRECT_MAX_TOKENS = 320
-_INSTRUCTIONS = {
-    "question": "Rewrite the question so that it stands on its own and the answer above "
-                "answers it exactly. Keep the answer as it is.",
-    "both": "Rewrite the question and the answer so that the answer is correct, complete and "
-            "supported by the passage.",
+#: the reply when only the question is rewritten (the answer stays)
+QUESTION_SCHEMA: dict[str, Any] = {
+    "type": "object", "properties": {"question": _QUESTION}, "required": ["question"],
+    "additionalProperties": False,
 }
+CORRECT_MAX_TOKENS = 320
+QUESTION_MAX_TOKENS = 100
+_INSTRUCTIONS = {
+    "question": "Write a new question that someone who never saw the passage understands, "
+                "and that the answer above answers exactly. It must not be the same question.",
+    "both": "Rewrite the question and the answer so that the answer is correct, complete, "
+            "supported by the passage and answers the question exactly.",
+}
+_REPLY = {"question": '{"question": "..."}', "both": '{"question": "...", "answer": "..."}'}
 
 
 class CorrectionReply(BaseModel):
     question: str = Field(min_length=1)
-    answer: str = Field(min_length=1)
+    answer: str = Field(default="", min_length=0)
 
     @field_validator("question", "answer", mode="after")
     @classmethod
@@ -113,6 +125,28 @@ def _not_corrected(record: PairRecord, why: str) -> tuple[Literal["kept", "skipp
     return "skipped", f"flagged: {flagged}; {why}"
 
 
+def problems_for(record: PairRecord, min_grounding: float) -> list[str]:
+    """What the corrector is told is wrong, one problem a line: the deterministic findings,
+    then what the judge found (its own answer from the passage, when it gave one), without
+    the label and scores a small model would only copy."""
+    problems = [issue.message for issue in fixes(record.issues)]
+    if record.grounding is not None and record.grounding.score < min_grounding:
+        problems.append("much of the answer is not found in the passage")
+    verdict = record.verdict
+    if verdict is not None and not verdict.advisory and verdict.error is None \
+            and verdict.label != "Clear":
+        checks = verdict.checks or {}
+        if checks.get("not_stated"):
+            problems.append("the passage does not answer this question: ask one it answers, "
+                            "about the same subject")
+        elif verdict.fix == "answer" and checks.get("model_answer"):
+            problems.append(f"the answer is not what the passage says; answering from the "
+                            f"passage gives: {checks['model_answer']}")
+        elif verdict.checks is None:  # the rubric's reason
+            problems.append(verdict.reason)
+    return problems or ["unclear"]
+
+
 class CorrectionTrial:
     """Stops correcting for the rest of a run when none of its first ``size`` rewrites
     passed: a model that cannot rewrite (the bundled demo model kept 0 of 19 on the
@@ -172,16 +206,20 @@ class Corrector:
         self.calls = 0
 
     def request(self, record: PairRecord, target: str) -> ChatRequest:
-        max_tokens = self.client.sampling.budget(CORRECT_MAX_TOKENS)
-        reserve = self.client.count_tokens(record.question + record.answer) + max_tokens + 400
+        whole = target == "both"
+        max_tokens = self.client.sampling.budget(CORRECT_MAX_TOKENS if whole
+                                                 else QUESTION_MAX_TOKENS)
+        reserve = self.client.count_tokens(record.question + record.answer) + max_tokens + 450
         passage = fit_passage(record.chunk_text, self.client,
                               passage_budget(self.client, reserve))
         messages = self.template.render(
             document=record.document, headings=" > ".join(record.headings) or "-",
             pages=pages_text(record.pages), text=passage,
             question=record.question, answer=record.answer,
-            problems="; ".join(record.flags) or "unclear", instruction=_INSTRUCTIONS[target])
-        return ChatRequest(messages=messages, schema=CORRECT_SCHEMA, schema_name="pair",
+            problems="\n".join(f"- {p}" for p in problems_for(record, self.min_grounding)),
+            instruction=_INSTRUCTIONS[target], reply=_REPLY[target])
+        return ChatRequest(messages=messages, schema=CORRECT_SCHEMA if whole else QUESTION_SCHEMA,
+                           schema_name="pair" if whole else "question",
                            max_tokens=max_tokens, temperature=self.client.sampling.temperature,
                            seed=0, tag=f"correct:{record.pair_id}", affinity=record.chunk_key,
                            passage=passage, pair=(record.question, record.answer))
@@ -213,7 +251,12 @@ class Corrector:
                 continue
             question = reply.value["question"]
             # when only the question was the problem the answer stays the one we had
-            answer = reply.value["answer"] if target == "both" else record.answer
+            answer = reply.value.get("answer") or "" if target == "both" else record.answer
+            if not answer.strip():
+                record.correction = Correction(target=target, error="corrector: no answer")
+                record.decision, record.reason = _not_corrected(
+                    record, "the correction failed (no answer in the rewrite)")
+                continue
             record.correction = Correction(
                 question=question, answer=answer, target=target, cached=reply.cached,
                 grounding=grounding_of(answer, record.chunk_text, question=question),
