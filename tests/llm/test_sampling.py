@@ -66,8 +66,10 @@ def test_defaults_keep_greedy_decoding_and_each_stage_budget(tmp_path: Path) -> 
     requests = stage_requests(client, tmp_path)
     assert all(r.temperature == 0.0 for r in requests)
     budgets = {r.tag.split(":")[0]: r.max_tokens for r in requests if ":" in r.tag}
-    assert budgets["check-answer"] == 120 and budgets["judge"] == 160
-    assert budgets["correct"] == 320 and budgets["grade"] == 120
+    assert budgets["check-answer"] == 120 and budgets["judge"] == 160 and budgets["grade"] == 120
+    # a rewrite of the whole pair 320, of the question alone 100
+    rewrites = {r.schema_name: r.max_tokens for r in requests if r.tag.startswith("correct:")}
+    assert rewrites and all(v == {"question": 100, "pair": 320}[k] for k, v in rewrites.items())
     assert budgets["eval-answer"] == 160
     assert requests[0].max_tokens > 160  # generate: sized for 3 pairs, not capped
 
