@@ -286,6 +286,8 @@ def test_demo_judge_lets_deterministic_checks_decide(workdir: Path) -> None:
     assert len(judged) == 3 and FIXABLE_Q not in judged and BROKEN_Q not in judged
     assert entries["q-fixable"]["verdict"] is None
     assert entries["q-fixable"]["correction"]["verdict"] is None
+    assert summary.not_asked == 2
+    assert ("not asked: flagged by the checks (demo judge)", "2") in summary.rows()
 
 
 def test_broken_json_file_is_reported_and_others_go_on(workdir: Path) -> None:

@@ -64,6 +64,8 @@ class RefineSummary:
     checks: dict[str, int] = field(default_factory=dict)
     #: per question form: pairs in and dataset rows (as in evaluation.json's summary.forms)
     forms: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: pairs in the running the judge was not asked about (see :class:`Tally`)
+    not_asked: int = 0
     #: flagged pairs left uncorrected because none of the run's first rewrites passed
     #: (``refine.correct_trial``)
     correction_stopped: int = 0
@@ -80,6 +82,9 @@ class RefineSummary:
         out += [(f"judged {label}{note}", str(self.labels.get(label, 0))) for label in LABELS]
         if self.labels.get("no verdict"):
             out.append(("judge gave no verdict", str(self.labels["no verdict"])))
+        if self.not_asked:
+            out.append(("not asked: flagged by the checks (demo judge)" if self.demo_judge
+                        else "not judged", str(self.not_asked)))
         if self.chunks_skipped:
             out.append(("chunks skipped (nothing to learn)",
                         str(sum(self.chunks_skipped.values()))))
@@ -192,6 +197,9 @@ class Tally:
         self.forms: dict[str, Counter[str]] = {}
         self.reviewed_flagged = 0
         self.judged = 0
+        #: pairs in the running that got no verdict (a demo judge is not asked about the
+        #: pairs the deterministic checks flag)
+        self.not_asked = 0
         self.per_file: dict[str, _FileTally] = {}
 
     @classmethod
@@ -207,6 +215,8 @@ class Tally:
         if record.verdict is not None:
             self.judged += 1
             self.labels[record.verdict.label or "no verdict"] += 1
+        elif record.flags:  # it went through the decision without a verdict
+            self.not_asked += 1
         if record.correction is not None and record.correction.verdict is not None:
             self.correction_labels[record.correction.verdict.label or "no verdict"] += 1
         self.checks.update(issue.code for issue in record.issues)
@@ -307,7 +317,7 @@ def summary_of(tally: Tally, files: list[FileReport], paths: tuple[Path, Path]
         files_read=sum(1 for f in files if f.ok),
         files_failed=[f.error for f in files if f.error],
         warnings=[w for f in files for w in f.warnings], checks=dict(tally.checks),
-        forms=form_counts(tally))
+        forms=form_counts(tally), not_asked=tally.not_asked)
 
 
 def form_counts(tally: Tally) -> dict[str, dict[str, int]]:
