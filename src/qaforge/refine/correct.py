@@ -60,7 +60,7 @@ _REPLY = {"question": '{"question": "..."}', "both": '{"question": "...", "answe
 
 class CorrectionReply(BaseModel):
     question: str = Field(min_length=1)
-    answer: str = Field(default="", min_length=0)
+    answer: str = ""  # absent when only the question is rewritten
 
     @field_validator("question", "answer", mode="after")
     @classmethod

@@ -296,7 +296,7 @@ def finish(workdir: Path, prepared: Prepared, settings: RefineSettings, *,
     summary.correct_calls = calls["correct"] + calls["re_judge"]
     summary.model_errors = calls["failed"]
     summary.completion_tokens = calls["completion_tokens"]
-    summary.correction_stopped = calls.get("correction_stopped", 0)
+    summary.correction_stopped = calls["correction_stopped"]
     summary.cache_hits = cache_stats["hits"]
     seconds = laps.seconds
     seconds["total"] = round(time.perf_counter() - laps.started, 3)
