@@ -52,7 +52,7 @@ UNTRUSTED_KEYS: dict[str, frozenset[str]] = {
 }
 BackendName = Literal["llamacpp", "openai", "transformers", "fake"]
 #: how refine's judge decides (qaforge.refine.judge)
-JudgeMethod = Literal["checks", "rubric"]
+JudgeMethod = Literal["checks", "cite", "strict", "rubric"]
 
 
 class _Section(BaseModel):
@@ -173,7 +173,9 @@ class RefineSettings(_Section):
     judge_method: JudgeMethod = Field(
         default="checks", description="how the judge decides: checks (it answers each "
         "question from the passage and the answers are compared; measured best with small "
-        "models) or rubric (it scores the pair 1-5)")
+        "models), cite (it names the passage's sentences that answer each question and the "
+        "answer must rest on them), strict (both: Clear only when both are) or rubric (it "
+        "scores the pair 1-5)")
     accept_threshold: float = Field(default=4.0, ge=1.0, le=5.0, description="lowest "
                                     "judge score (1-5) that counts as Clear (rubric method)")
     min_grounding: float = Field(default=0.5, ge=0.0, le=1.0, description="answers less "
@@ -184,8 +186,11 @@ class RefineSettings(_Section):
     correct: bool = Field(default=True, description="rewrite flagged drafts (else "
                           "skip them)")
     correct_trial: int = Field(default=8, ge=0, description="stop correcting for the rest "
-                               "of a run when none of its first this many rewrites passed "
+                               "of a run when too few of its first this many rewrites passed "
                                "(0 = never stop)")
+    correct_trial_pass: float = Field(default=0.25, ge=0.0, le=1.0, description="the share "
+                                      "of the trial's rewrites that must pass for correcting "
+                                      "to go on (at least one always must)")
 
 
 class ReviewSettings(_Section):

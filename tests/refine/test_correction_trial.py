@@ -1,5 +1,5 @@
-"""A run stops correcting when none of its first rewrites passed (issue 20 item 3: the demo
-model's rewrites never pass, and they cost as much time as judging)."""
+"""A run stops correcting when too few of its first rewrites passed (issue 20 item 3: the
+demo model's rewrites never pass, and they cost as much time as judging)."""
 
 from __future__ import annotations
 
@@ -58,15 +58,33 @@ def test_no_rewrite_passes_so_correction_stops_after_the_trial(tmp_path: Path) -
                              settings=rubric(correct_trial=3))
     assert rewrites_asked(backend) == 3
     stopped = [e for e in entries(tmp_path).values()
-               if "correction stopped: none of this run's first 3 rewrites passed"
+               if "correction stopped: 0 of this run's first 3 rewrites passed"
                in e["reason"]]
     assert len(stopped) == 5
     assert all(e["final_decision"] == "skipped" and e["correction"] is None for e in stopped)
     assert summary.decisions["skipped"] == 8
     assert summary.correction_stopped == 5
-    assert ("flagged, not corrected (no rewrite passed the trial)", "5") in summary.rows()
+    assert ("flagged, not corrected (too few rewrites passed the trial)", "5") in summary.rows()
     calls = json.loads((tmp_path / "evaluation.json").read_text())["summary"]["model_calls"]
     assert calls["correction_stopped"] == 5
+
+
+def test_too_small_a_share_passing_stops_correction_and_says_how_many_passed(
+        tmp_path: Path) -> None:
+    backend = model({FLAGGED[1][0]: GOOD_REWRITE})
+    summary = refine_workdir(flagged_workdir(tmp_path), judge=backend,
+                             settings=rubric(correct_trial=4, correct_trial_pass=0.5))
+    assert rewrites_asked(backend) == 4  # 1 of 4 passed; 2 were needed
+    assert summary.decisions["corrected"] == 1 and summary.correction_stopped == 4
+    assert all("1 of this run's first 4 rewrites passed" in e["reason"]
+               for e in entries(tmp_path).values() if "correction stopped" in e["reason"])
+
+
+def test_a_share_of_zero_still_needs_one_rewrite_to_pass(tmp_path: Path) -> None:
+    backend = model()
+    summary = refine_workdir(flagged_workdir(tmp_path), judge=backend,
+                             settings=rubric(correct_trial=2, correct_trial_pass=0.0))
+    assert rewrites_asked(backend) == 2 and summary.correction_stopped == 6
 
 
 def test_one_rewrite_passing_in_the_trial_lets_every_flagged_pair_be_corrected(

@@ -86,7 +86,9 @@ def refine_options(func: Any) -> Any:
         click.option("--judge-method", type=click.Choice(get_args(JudgeMethod)),
                      default=None,
                      help="How the judge decides: checks (default: it answers each question "
-                          "from the passage and the answers are compared) or rubric (it "
+                          "from the passage and the answers are compared), cite (it names "
+                          "the sentences that answer each question; the answer must rest on "
+                          "them), strict (both; Clear only when both are) or rubric (it "
                           "scores each pair 1-5)."),
     ]
     for option in reversed(options):
@@ -156,8 +158,9 @@ def print_refine_summary(summary: RefineSummary, workdir: Path) -> None:
         say("those pairs were skipped. Run the same command again to retry them.",
             f"{summary.model_errors} model call(s) failed;", "red", always=True)
     if summary.correction_stopped:
-        say("none of the run's first rewrites (refine.correct_trial) passed, so the rest "
-            "were skipped; a stronger model (--judge-model) may save them.",
+        say("too few of the run's first rewrites passed (refine.correct_trial, "
+            "refine.correct_trial_pass), so the rest were skipped; a stronger model "
+            "(--judge-model) may save them.",
             f"{summary.correction_stopped} flagged pair(s) not corrected:", "yellow")
     if summary.dataset_rows == 0:
         say("evaluation.json says why for each one.", "no pair made it into the dataset:",

@@ -48,7 +48,8 @@ def echo_pairs(request: ChatRequest) -> str:
     passage's sentences, and so do the question forms' items (:mod:`qaforge.forms`, told
     apart by their fields); a judge schema (``label``) gets ``Clear``; a correction schema
     (``question``/``answer``) gets the pair back; the judge's answer check (``answer``
-    alone) gets the pair's answer; a grade (``correct``) says "yes" when the
+    alone) gets the pair's answer, its cite check (``sentences``) the numbers of the
+    passage's sentences that share words with it; a grade (``correct``) says "yes" when the
     reference (the grade's passage) is inside the answer; an eval answer (tag
     ``eval-answer:``, free text) is the passage, or "I do not know." without one.
     """
@@ -69,6 +70,8 @@ def echo_pairs(request: ChatRequest) -> str:
                            "coherence": 5, "relevance": 5, "groundedness": 5, "label": "Clear"})
     if set(props) == {"answer"}:  # the judge's answer check: the pair's answer, so it agrees
         return json.dumps({"answer": answer or "not stated"})
+    if set(props) == {"sentences"}:  # the judge's cite check: where the pair's answer is
+        return json.dumps({"sentences": _sentences_holding(answer, passage)})
     if "question" in props and "answer" in props:
         return json.dumps({"question": question or "What is described?",
                            "answer": answer or "It is described in the text."})
@@ -120,6 +123,14 @@ def _unstructured_passage(request: ChatRequest) -> str:
 def _sentences(text: str) -> list[str]:
     """The passage's sentences long enough to ask about."""
     return [s for s in sentences(text) if len(s) > _MIN_SENTENCE]
+
+
+def _sentences_holding(answer: str, passage: str) -> list[int]:
+    """1-based numbers of the (at most 3) sentences of ``passage`` that share two or more
+    words of four letters or more with ``answer``."""
+    wanted = {w for w in answer.lower().split() if len(w) > 3}
+    return [n for n, s in enumerate(sentences(passage), 1)
+            if len(wanted & set(s.lower().split())) >= 2][:3]
 
 
 def _quiz_items(passage: str) -> list[dict[str, str]]:

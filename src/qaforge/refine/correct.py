@@ -11,6 +11,7 @@ disagreement reported. With the demo judge (``advisory``) the deterministic chec
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any, Literal
 
@@ -128,7 +129,7 @@ def _not_corrected(record: PairRecord, why: str) -> tuple[Literal["kept", "skipp
 def problems_for(record: PairRecord, min_grounding: float) -> list[str]:
     """What the corrector is told is wrong, one problem a line: the deterministic findings,
     then what the judge found (its own answer from the passage, when it gave one), without
-    the label and scores a small model would only copy."""
+    the label and scores a small model would only copy; the sentences it cited)."""
     problems = [issue.message for issue in fixes(record.issues)]
     if record.grounding is not None and record.grounding.score < min_grounding:
         problems.append("much of the answer is not found in the passage")
@@ -142,19 +143,25 @@ def problems_for(record: PairRecord, min_grounding: float) -> list[str]:
         elif verdict.fix == "answer" and checks.get("model_answer"):
             problems.append(f"the answer is not what the passage says; answering from the "
                             f"passage gives: {checks['model_answer']}")
+        elif verdict.fix == "answer" and checks.get("cited_text"):
+            problems.append(f"the answer is not what the passage says about the question; "
+                            f"the passage answers it here: {checks['cited_text']}")
         elif verdict.checks is None:  # the rubric's reason
             problems.append(verdict.reason)
     return problems or ["unclear"]
 
 
 class CorrectionTrial:
-    """Stops correcting for the rest of a run when none of its first ``size`` rewrites
-    passed: a model that cannot rewrite (the bundled demo model kept 0 of 19 on the
-    benchmark subset) would otherwise spend as long again as judging, for nothing. ``size``
-    0 never stops. One per run, carried from group to group."""
+    """Stops correcting for the rest of a run when fewer than ``min_pass`` of its first
+    ``size`` rewrites passed (and always when none did): a model that cannot rewrite (the
+    bundled demo model kept 0 of 19 on the benchmark subset) would otherwise spend as long
+    again as judging, for nothing, and one that saves few rewrites spends more per saved
+    pair than drafting costs (docs/benchmarks.md 5.1). ``size`` 0 never stops. One per run,
+    carried from group to group."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, min_pass: float = 0.0) -> None:
         self.size = size
+        self.min_pass = min_pass
         self.tried = 0
         self.kept = 0
         #: flagged records left uncorrected after the trial failed
@@ -162,8 +169,9 @@ class CorrectionTrial:
 
     @property
     def failed(self) -> bool:
-        """The trial is over and not one rewrite passed."""
-        return self.size > 0 and self.tried >= self.size and self.kept == 0
+        """The trial is over and too few of its rewrites passed."""
+        needed = max(1, math.ceil(self.min_pass * self.tried - 1e-9))
+        return self.size > 0 and self.tried >= self.size and self.kept < needed
 
     def parts(self, records: list[PairRecord]) -> Iterator[list[int]]:
         """Positions in ``records`` of the flagged ones, in the parts to correct: what is
@@ -179,8 +187,9 @@ class CorrectionTrial:
             self.stopped += len(todo)
             for i in todo:
                 records[i].decision, records[i].reason = _not_corrected(
-                    records[i], f"correction stopped: none of this run's first {self.tried} "
-                    "rewrites passed (settings: refine.correct_trial)")
+                    records[i], f"correction stopped: {self.kept} of this run's first "
+                    f"{self.tried} rewrites passed (settings: refine.correct_trial, "
+                    "refine.correct_trial_pass)")
         elif todo:
             yield todo
 

@@ -1,12 +1,15 @@
 """Step 3: an LLM judge labels every pair with its source chunk in view.
 
-Two methods. ``checks`` (the default, :mod:`.verify`): a short schema-constrained check a
+Four methods. ``checks`` (the default, :mod:`.verify`): a short schema-constrained check a
 small model does reliably (it answers the question itself from the passage, and the two
 answers are compared without a model), combined with the deterministic findings into the
-seed's label. ``rubric``: the model scores clarity, coherence, relevance and groundedness
-1-5 and gives the label and a reason (a coin toss below ~7B, docs/benchmarks.md).
-Replies are validated with pydantic, retried once, and cached by content. The judge only
-labels: it never changes a pair's text.
+seed's label. ``cite`` (:mod:`.cite`): the model names the passage's sentences that answer
+the question, and the pair's answer must rest on them. ``strict``: both, ``Clear`` only
+when both are (fewer pairs kept, a larger share of them good: docs/benchmarks.md 3.3).
+``rubric``: the model scores clarity, coherence, relevance and groundedness 1-5 and gives
+the label and a reason (a coin toss below ~7B, docs/benchmarks.md). Replies are validated
+with pydantic, retried once, and cached by content. The judge only labels: it never changes
+a pair's text.
 """
 
 from __future__ import annotations
@@ -25,6 +28,14 @@ from qaforge.progress import ProgressFn
 from qaforge.prompts import load_prompt
 from qaforge.refine.cache import ReplyStore
 from qaforge.refine.calls import ask_json
+from qaforge.refine.cite import (
+    CITE_MAX_TOKENS,
+    CITE_PROMPT,
+    CiteReply,
+    cite_schema,
+    compare_cited,
+    numbered_passage,
+)
 from qaforge.refine.flags import flags_for
 from qaforge.refine.pair_record import LABELS, Grounding, Issue, Label, PairRecord, Verdict
 from qaforge.refine.verify import (
@@ -127,6 +138,30 @@ def pages_text(pages: list[int]) -> str:
     return str(first) if first == last else f"{first}-{last}"
 
 
+def method_prompt(method: JudgeMethod, rubric_prompt: str = JUDGE_PROMPT) -> str:
+    """The prompt a judge ``method`` sends (recorded in every verdict and the report)."""
+    return {"rubric": rubric_prompt, "cite": CITE_PROMPT,
+            "strict": f"{ANSWER_CHECK_PROMPT}+{CITE_PROMPT}"}.get(method, ANSWER_CHECK_PROMPT)
+
+
+_SEVERITY = {"Clear": 0, "Needs Improvement": 1, "Unclear": 2}
+
+
+def both_checks(answered: Verdict, cited: Verdict) -> Verdict:
+    """The ``strict`` method's verdict: the worse of the answer check's and the cite
+    check's (``Clear`` only when both are), both checks' figures kept (the cite check's
+    under ``checks["cite"]``). A failed call fails the verdict, to be retried."""
+    if answered.error or cited.error:
+        failed = answered if answered.error else cited
+        return failed.model_copy(update={"prompt": f"{ANSWER_CHECK_PROMPT}+{CITE_PROMPT}"})
+    worse = cited if _SEVERITY[cited.label or "Unclear"] > _SEVERITY[answered.label
+                                                                    or "Unclear"] else answered
+    return worse.model_copy(update={
+        "prompt": f"{ANSWER_CHECK_PROMPT}+{CITE_PROMPT}",
+        "cached": answered.cached and cited.cached,
+        "checks": {**(answered.checks or {}), "cite": cited.checks or {}}})
+
+
 def form_note(record: PairRecord) -> str:
     """What the judge is told about a pair of another form than Q&A: the form's rubric
     (:func:`qaforge.forms.rubric`), and a conversation's later turns."""
@@ -142,7 +177,8 @@ def form_note(record: PairRecord) -> str:
 class Judge:
     """Judges a batch of records with one :class:`LLMClient` (used as a step, or for corrections).
 
-    ``method`` is ``"checks"`` or ``"rubric"`` (module docstring). ``advisory=True`` (the
+    ``method`` is ``"checks"``, ``"cite"``, ``"strict"`` (both checks) or ``"rubric"``
+    (module docstring). ``advisory=True`` (the
     demo judge) still records verdicts but marks them as not deciding; ``min_grounding`` is
     refine's, to tell which pairs the deterministic checks flag.
     """
@@ -157,9 +193,10 @@ class Judge:
         self.advisory = advisory
         self.min_grounding = min_grounding
         self.method = method
-        self.prompt_name = prompt if method == "rubric" else ANSWER_CHECK_PROMPT
+        self.prompt_name = method_prompt(method, prompt)
         self.template = load_prompt(prompt)
         self.answer_template = load_prompt(ANSWER_CHECK_PROMPT)
+        self.cite_template = load_prompt(CITE_PROMPT)
         self.progress = progress
         self.calls = 0
 
@@ -200,6 +237,23 @@ class Judge:
                            affinity=record.chunk_key, passage=passage,
                            pair=(candidate.question, candidate.answer))
 
+    def cite_request(self, candidate: Candidate) -> tuple[ChatRequest, list[str]]:
+        """The ``cite`` method's request (the model names the sentences that answer the
+        question), and the passage's sentences its numbers point at."""
+        record = candidate.record
+        max_tokens = self.client.sampling.budget(CITE_MAX_TOKENS)
+        reserve = self.client.count_tokens(candidate.question) + max_tokens + 300
+        passage = fit_passage(record.chunk_text, self.client,
+                              passage_budget(self.client, reserve))
+        numbered, parts = numbered_passage(passage, passage_language(passage))
+        messages = self.cite_template.render(text=numbered, question=candidate.question)
+        request = ChatRequest(messages=messages, schema=cite_schema(len(parts)),
+                              schema_name="sentences", max_tokens=max_tokens,
+                              temperature=self.client.sampling.temperature, seed=0,
+                              tag=f"check-source:{record.pair_id}", affinity=record.chunk_key,
+                              passage=passage, pair=(candidate.question, candidate.answer))
+        return request, parts
+
     def judge(self, candidates: list[Candidate], stage: str = "judge") -> list[Verdict]:
         """Verdicts for ``candidates``, in order (failures are verdicts with ``error``)."""
         if not candidates:
@@ -214,6 +268,13 @@ class Judge:
 
         if self.method == "checks":
             return self._judge_by_checks(candidates, on_done)
+        if self.method == "cite":
+            return self._judge_by_citing(candidates, on_done)
+        if self.method == "strict":
+            total *= 2  # two checks a pair
+            return [both_checks(answered, cited) for answered, cited in zip(
+                self._judge_by_checks(candidates, on_done),
+                self._judge_by_citing(candidates, on_done), strict=True)]
         requests = [self.request(c) for c in candidates]
         replies = ask_json(self.client, requests, JudgeReply, kind="judge", cache=self.cache,
                            on_done=on_done)
@@ -237,6 +298,28 @@ class Judge:
                                        candidate.question,
                                        passage_language(candidate.record.chunk_text),
                                        candidate.record.form)
+            label, reason, fix = label_from_checks(measures, candidate.issues)
+            verdicts.append(base.model_copy(update={
+                "label": label, "reason": reason, "checks": measures, "fix": fix}))
+        return verdicts
+
+    def _judge_by_citing(self, candidates: list[Candidate],
+                         on_done: Callable[[int], None]) -> list[Verdict]:
+        built = [self.cite_request(c) for c in candidates]
+        replies = ask_json(self.client, [request for request, _ in built], CiteReply,
+                           kind="check-source", cache=self.cache, on_done=on_done)
+        self.calls += sum(1 for r in replies if not r.cached)
+        verdicts = []
+        for candidate, (_, parts), reply in zip(candidates, built, replies, strict=True):
+            base = Verdict(model=self.model_id, prompt=self.prompt_name, cached=reply.cached,
+                           advisory=self.advisory)
+            if reply.value is None:
+                verdicts.append(base.model_copy(update={"error": f"judge: {reply.error}",
+                                                        "raw": reply.raw}))
+                continue
+            measures = compare_cited(reply.value["sentences"], parts, candidate.question,
+                                     candidate.answer,
+                                     passage_language(candidate.record.chunk_text))
             label, reason, fix = label_from_checks(measures, candidate.issues)
             verdicts.append(base.model_copy(update={
                 "label": label, "reason": reason, "checks": measures, "fix": fix}))

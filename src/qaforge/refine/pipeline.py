@@ -28,7 +28,7 @@ from qaforge.refine.correct import CORRECT_PROMPT, CorrectionTrial, Corrector, d
 from qaforge.refine.coverage import CoverageLedger, FileSentences, document_names
 from qaforge.refine.dedup import deduplicate_stored, deduplicate_stored_rewrites
 from qaforge.refine.grounding import ground
-from qaforge.refine.judge import JUDGE_PROMPT, Judge
+from qaforge.refine.judge import Judge, method_prompt
 from qaforge.refine.load import FileReport, list_workdir, load_file
 from qaforge.refine.pair_record import PairRecord
 from qaforge.refine.record_store import RecordStore
@@ -42,7 +42,6 @@ from qaforge.refine.report import (
     write_dataset,
     write_report,
 )
-from qaforge.refine.verify import ANSWER_CHECK_PROMPT
 
 
 class Laps:
@@ -141,7 +140,8 @@ def judge_and_correct(records: list[PairRecord], settings: RefineSettings, steps
     laps("judge")
     decide(records, min_grounding=settings.min_grounding, correct=settings.correct,
            correct_reviewed=settings.correct_reviewed)
-    trial = trial or CorrectionTrial(settings.correct_trial)
+    trial = trial or CorrectionTrial(
+        settings.correct_trial, settings.correct_trial_pass)
     corrected = StepCalls()
     for indices in trial.parts(records):
         part = [records[i] for i in indices]
@@ -209,7 +209,7 @@ def model_steps(prepared: Prepared, settings: RefineSettings, steps: ModelSteps,
     back to the store; then drop rewrites that duplicate pairs of the dataset."""
     calls = no_calls()
     store = prepared.store
-    trial = CorrectionTrial(settings.correct_trial)
+    trial = CorrectionTrial(settings.correct_trial, settings.correct_trial_pass)
     for stored in store.groups(group or MODEL_BATCH, "decision = 'pending'"):
         records = [record for _, record in stored]
         # a runner may put new record objects in the list (Ray's come back from workers)
@@ -310,8 +310,8 @@ def finish(workdir: Path, prepared: Prepared, settings: RefineSettings, *,
     meta = {
         "models": {"judge": judge.describe(), "corrector": corrector.describe(),
                    "demo_judge": demo, "generators": _generators(files)},
-        "prompts": {"judge": JUDGE_PROMPT if settings.judge_method == "rubric"
-                    else ANSWER_CHECK_PROMPT, "correct": CORRECT_PROMPT},
+        "prompts": {"judge": method_prompt(settings.judge_method),
+                    "correct": CORRECT_PROMPT},
         "settings": settings.model_dump(mode="json"),
         "model_calls": {**calls, "pairs_judged": tally.judged},
         "cache": cache_stats,

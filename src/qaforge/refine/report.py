@@ -100,7 +100,7 @@ class RefineSummary:
                     f"{form} {n['pairs_in']}/{n['dataset_rows']}"
                     for form, n in self.forms.items()))] if set(self.forms) - {"qa"} else []),
                 ("model calls (judge / correct)", f"{self.judge_calls} / {self.correct_calls}"),
-                *([("flagged, not corrected (no rewrite passed the trial)",
+                *([("flagged, not corrected (too few rewrites passed the trial)",
                     str(self.correction_stopped))] if self.correction_stopped else []),
                 ("tokens generated (per dataset row)", f"{self.completion_tokens:,} ("
                  f"{self.completion_tokens / max(self.dataset_rows, 1):.0f})"),

@@ -34,6 +34,7 @@ from pydantic import BaseModel, field_validator
 from qaforge.forms import first_yes_no
 from qaforge.languages import content_words
 from qaforge.refine.checks import normalise, token_f1, tokens_without_articles
+from qaforge.refine.cite import MIN_SUPPORT
 from qaforge.refine.pair_record import Issue, Label
 
 ANSWER_CHECK_PROMPT = "check_answer/v1"
@@ -44,6 +45,8 @@ ANSWER_MAX_CHARS = 2000
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 CLEAR_REASON = ("the judge's own answer from the passage agrees with the pair's, and no "
                 "deterministic check flags it")
+CITED_CLEAR_REASON = ("the answer rests on the sentences the judge says answer the question, "
+                      "and no deterministic check flags it")
 
 ANSWER_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -123,7 +126,10 @@ def label_from_checks(measures: dict[str, Any], issues: list[Issue]
     rewrite (``"question"`` or ``"answer"``), ``None`` for a ``Clear`` pair."""
     reasons: list[str] = []
     answer_off = False
-    if measures.get("not_stated"):
+    if measures.get("not_stated") and "cited" in measures:
+        answer_off = True
+        reasons.append("the judge found no sentence of the passage that answers the question")
+    elif measures.get("not_stated"):
         answer_off = True
         reasons.append("answering the question from the passage, the judge found it not "
                        "stated there")
@@ -140,6 +146,14 @@ def label_from_checks(measures: dict[str, Any], issues: list[Issue]
         answer_off = True
         reasons.append("the numbers of the judge's own answer from the passage are not the "
                        "pair's")
+    elif measures.get("numbers_unsupported"):
+        answer_off = True
+        reasons.append(f"the sentences the judge says answer the question do not give the "
+                       f"pair's numbers ({', '.join(measures['numbers_unsupported'][:3])})")
+    elif "support" in measures and measures["support"] < MIN_SUPPORT:
+        answer_off = True
+        reasons.append(f"the sentences the judge says answer the question hold only "
+                       f"{measures['support']:.0%} of the answer's own words")
     elif "containment" in measures and measures["containment"] < MIN_CONTAINMENT:
         answer_off = True
         reasons.append(f"the judge's own answer from the passage is not what the pair says "
@@ -159,7 +173,9 @@ def label_from_checks(measures: dict[str, Any], issues: list[Issue]
     if answer_off:
         return "Unclear", "; ".join(reasons), "answer"
     if question_off or answer_fixes:
-        why = ("the judge's own answer from the passage agrees, but the deterministic checks "
-               f"flag it ({', '.join(question_off + answer_fixes)})")
+        agrees = ("the answer rests on the sentences the judge cites" if "cited" in measures
+                  else "the judge's own answer from the passage agrees")
+        flagged = ", ".join(question_off + answer_fixes)
+        why = f"{agrees}, but the deterministic checks flag it ({flagged})"
         return "Needs Improvement", why, "answer" if answer_fixes else "question"
-    return "Clear", CLEAR_REASON, None
+    return "Clear", CITED_CLEAR_REASON if "cited" in measures else CLEAR_REASON, None
