@@ -243,3 +243,14 @@ def test_a_symlinked_evaluation_outside_the_work_dir_is_not_read(
     (workdir / "evaluation.json").symlink_to(outside)
     assert first_chunk(api)["judge"] == {}
     assert "outside the work dir" in api.get("/api/docs").json()["evaluation"]["note"]
+
+
+def test_the_sentences_the_judge_cited_are_shown_for_cite_and_strict() -> None:
+    cited = {"cited": [2], "cited_text": "It runs on a 12 volt battery.", "support": 1.0}
+    for checks in (cited, {"model_answer": "A battery.", "containment": 1.0, "cite": cited}):
+        entry = {"verdict": {"label": "Clear", "reason": "ok", "checks": checks},
+                 "final_decision": "kept"}
+        view = judged_module.Judged.from_entry(entry).view("Q?", "A.")
+        assert view["judge_cited"] == "It runs on a 12 volt battery."
+    entry = {"verdict": {"label": "Clear", "checks": {"cite": "<b>not a dict</b>"}}}
+    assert judged_module.Judged.from_entry(entry).judge_cited == ""

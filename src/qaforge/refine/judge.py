@@ -283,8 +283,35 @@ class Judge:
 
     def _judge_by_checks(self, candidates: list[Candidate],
                          on_done: Callable[[int], None]) -> list[Verdict]:
-        replies = ask_json(self.client, [self.check_request(c) for c in candidates],
-                           AnswerReply, kind="check-answer", cache=self.cache, on_done=on_done)
+        def measure(candidate: Candidate, value: dict[str, Any]) -> dict[str, Any]:
+            return compare_answers(value["answer"], candidate.answer, candidate.question,
+                                   passage_language(candidate.record.chunk_text),
+                                   candidate.record.form)
+
+        return self._checked(candidates, [self.check_request(c) for c in candidates],
+                             AnswerReply, "check-answer", measure, on_done)
+
+    def _judge_by_citing(self, candidates: list[Candidate],
+                         on_done: Callable[[int], None]) -> list[Verdict]:
+        built = [self.cite_request(c) for c in candidates]
+        sentences = {id(c): parts for c, (_, parts) in zip(candidates, built, strict=True)}
+
+        def measure(candidate: Candidate, value: dict[str, Any]) -> dict[str, Any]:
+            return compare_cited(value["sentences"], sentences[id(candidate)],
+                                 candidate.question, candidate.answer,
+                                 passage_language(candidate.record.chunk_text))
+
+        return self._checked(candidates, [request for request, _ in built], CiteReply,
+                             "check-source", measure, on_done)
+
+    def _checked(self, candidates: list[Candidate], requests: list[ChatRequest],
+                 reply_model: type[BaseModel], kind: str,
+                 measure: Callable[[Candidate, dict[str, Any]], dict[str, Any]],
+                 on_done: Callable[[int], None]) -> list[Verdict]:
+        """Verdicts of a check method: ask, ``measure`` each reply against its pair without
+        a model, and label by :func:`label_from_checks`."""
+        replies = ask_json(self.client, requests, reply_model, kind=kind, cache=self.cache,
+                           on_done=on_done)
         self.calls += sum(1 for r in replies if not r.cached)
         verdicts = []
         for candidate, reply in zip(candidates, replies, strict=True):
@@ -294,32 +321,7 @@ class Judge:
                 verdicts.append(base.model_copy(update={"error": f"judge: {reply.error}",
                                                         "raw": reply.raw}))
                 continue
-            measures = compare_answers(reply.value["answer"], candidate.answer,
-                                       candidate.question,
-                                       passage_language(candidate.record.chunk_text),
-                                       candidate.record.form)
-            label, reason, fix = label_from_checks(measures, candidate.issues)
-            verdicts.append(base.model_copy(update={
-                "label": label, "reason": reason, "checks": measures, "fix": fix}))
-        return verdicts
-
-    def _judge_by_citing(self, candidates: list[Candidate],
-                         on_done: Callable[[int], None]) -> list[Verdict]:
-        built = [self.cite_request(c) for c in candidates]
-        replies = ask_json(self.client, [request for request, _ in built], CiteReply,
-                           kind="check-source", cache=self.cache, on_done=on_done)
-        self.calls += sum(1 for r in replies if not r.cached)
-        verdicts = []
-        for candidate, (_, parts), reply in zip(candidates, built, replies, strict=True):
-            base = Verdict(model=self.model_id, prompt=self.prompt_name, cached=reply.cached,
-                           advisory=self.advisory)
-            if reply.value is None:
-                verdicts.append(base.model_copy(update={"error": f"judge: {reply.error}",
-                                                        "raw": reply.raw}))
-                continue
-            measures = compare_cited(reply.value["sentences"], parts, candidate.question,
-                                     candidate.answer,
-                                     passage_language(candidate.record.chunk_text))
+            measures = measure(candidate, reply.value)
             label, reason, fix = label_from_checks(measures, candidate.issues)
             verdicts.append(base.model_copy(update={
                 "label": label, "reason": reason, "checks": measures, "fix": fix}))

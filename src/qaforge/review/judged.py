@@ -105,6 +105,16 @@ def _judge_answer(verdict: dict[str, Any]) -> str:
     return _text(checks.get("model_answer")) if isinstance(checks, dict) else ""
 
 
+def _judge_cited(verdict: dict[str, Any]) -> str:
+    """The sentences the judge said answer the question (the cite check, alone or inside
+    the strict method's figures)."""
+    checks = verdict.get("checks")
+    if not isinstance(checks, dict):
+        return ""
+    cited = checks.get("cite")
+    return _text((cited if isinstance(cited, dict) else checks).get("cited_text"))
+
+
 @dataclass(frozen=True, slots=True)
 class Judged:
     """One pair as refine saw it: verdict, checks, flags, decision (all validated, capped)."""
@@ -115,6 +125,8 @@ class Judged:
     error: str
     #: the judge's own answer from the passage (the checks method), to set beside the pair's
     judge_answer: str
+    #: the passage's sentences the judge said answer the question (the cite check)
+    judge_cited: str
     checks: tuple[dict[str, str], ...]
     flags: tuple[str, ...]
     decision: str
@@ -132,7 +144,7 @@ class Judged:
         return cls(label=label if label in LABELS else None,
                    advisory=verdict.get("advisory") is True,
                    reason=_text(verdict.get("reason")), error=_text(verdict.get("error")),
-                   judge_answer=_judge_answer(verdict),
+                   judge_answer=_judge_answer(verdict), judge_cited=_judge_cited(verdict),
                    checks=_checks(entry.get("checks")), flags=_texts(entry.get("flags")),
                    decision=decision if decision in DECISIONS else "",
                    decision_reason=_text(entry.get("reason")),
@@ -165,6 +177,7 @@ class Judged:
         rewrite = self.rewrite if self.rewrite and self.rewrite != self.judged else None
         return {"label": self.label, "advisory": self.advisory, "reason": self.reason,
                 "error": self.error, "judge_answer": self.judge_answer,
+                "judge_cited": self.judge_cited,
                 "checks": list(self.checks), "flags": list(self.flags),
                 "decision": self.decision, "decision_reason": self.decision_reason,
                 "rewrite": None if rewrite is None else {"question": rewrite[0],

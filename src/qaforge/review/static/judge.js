@@ -60,6 +60,9 @@ export function judgeBlock(view) {
   view.judge_answer ? el("p", { class: "judge-answer" },
     el("span", { class: "judge-title" }, "Judge's own answer from the passage: "),
     view.judge_answer) : null,
+  view.judge_cited ? el("p", { class: "judge-answer" },
+    el("span", { class: "judge-title" }, "Where the judge says the passage answers it: "),
+    view.judge_cited) : null,
   findings(view),
   view.decision_reason && view.decision !== "kept"
     ? el("details", { class: "judge-why" }, el("summary", null, "Why refine decided so"),
