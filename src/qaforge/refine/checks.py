@@ -59,6 +59,14 @@ QUESTION_MARKS = ("?", "\uff1f", "\u061f", "\u037e")  # ASCII, full-width, Arabi
 COPY_SIMILARITY = 0.9
 
 
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def numbers_in(text: str) -> set[str]:
+    """The numbers ``text`` gives, thousands commas dropped ("6,650" and "6650" are one)."""
+    return {n.replace(",", "") for n in _NUMBER.findall(text)}
+
+
 def normalise(text: str) -> str:
     """Case-, accent- and punctuation-insensitive form used by the checks and dedup (stray
     spaces inside Chinese or Japanese text do not count)."""

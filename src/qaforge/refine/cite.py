@@ -4,8 +4,10 @@ the pair's answer must rest on those sentences (issues 15 and 20).
 The passage goes to the model with its sentences numbered; the model replies with the
 numbers of the sentences that answer the question (at most :data:`MAX_CITED`, none when the
 passage does not answer it). That reply is a handful of tokens, against the one or two
-sentences the ``checks`` method has the model write, and a chunk's calls share the numbered
-passage as their prompt prefix, so a call costs little more than reading the question.
+sentences the ``checks`` method has the model write; measured, that saves little (4.9 vs 4.8
+s a pair on round 1 of the labelled set, 3.9 vs 4.4 s on round 2 with the 1.5B on 2 cores):
+reading the passage, once per chunk with the prompt cache, is most of a judge call
+(docs/benchmarks.md 3.3).
 
 The cited sentences are then compared with the pair's answer without a model:
 ``support`` is the share of the answer's own content words (those not already in the
@@ -17,13 +19,12 @@ by the ``checks`` method). A yes/no pair's verdict is not checked, only its expl
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import BaseModel, field_validator
 
 from qaforge.languages import content_words, stem
-from qaforge.refine.checks import normalise
+from qaforge.refine.checks import normalise, numbers_in
 from qaforge.text import sentences
 
 CITE_PROMPT = "check_source/v1"
@@ -32,9 +33,9 @@ MAX_CITED = 3
 #: room for ``{"sentences": [12, 13, 14]}`` and the whitespace a grammar allows
 CITE_MAX_TOKENS = 32
 #: below this share of the answer's own words in the cited sentences, the pair does not say
-#: what the passage says about its question (chosen on bench/data round 1, docs/benchmarks.md)
+#: what the passage says about its question (the answer check's 0.5, fixed before the first
+#: run on bench/data and not tuned: docs/benchmarks.md 3.3)
 MIN_SUPPORT = 0.5
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
 def numbered_passage(passage: str, language: str | None) -> tuple[str, list[str]]:
@@ -73,10 +74,6 @@ def _stems(text: str, language: str | None) -> set[str]:
     return {stem(w) for w in words}
 
 
-def _numbers(text: str) -> set[str]:
-    return {n.replace(",", "") for n in _NUMBER.findall(text)}
-
-
 def compare_cited(cited: list[int], parts: list[str], question: str, answer: str,
                   language: str | None) -> dict[str, Any]:
     """The figures evaluation.json records for the sentences the model ``cited`` (numbers
@@ -89,7 +86,7 @@ def compare_cited(cited: list[int], parts: list[str], question: str, answer: str
     asked = _stems(question, language)
     own = _stems(answer, language) - asked
     found = _stems(source, language)
-    unsupported_numbers = _numbers(answer) - _numbers(source) - _numbers(question)
+    unsupported_numbers = numbers_in(answer) - numbers_in(source) - numbers_in(question)
     measures: dict[str, Any] = {"cited": chosen, "cited_text": source[:1000],
                                 "not_stated": False,
                                 "numbers_unsupported": sorted(unsupported_numbers)}

@@ -51,6 +51,8 @@ from qaforge.refine.verify import (
 #: message and a chunk's calls also share the passage (2.0x the judge's throughput here,
 #: docs/benchmarks.md)
 JUDGE_PROMPT = "judge/v2"
+#: the strict method sends both checks' prompts
+STRICT_PROMPT = f"{ANSWER_CHECK_PROMPT}+{CITE_PROMPT}"
 REASON_MAX = 200
 SCORE_NAMES = ("clarity", "coherence", "relevance", "groundedness")
 _SCORE_SCHEMA = {"type": "integer", "enum": [1, 2, 3, 4, 5]}
@@ -141,7 +143,7 @@ def pages_text(pages: list[int]) -> str:
 def method_prompt(method: JudgeMethod, rubric_prompt: str = JUDGE_PROMPT) -> str:
     """The prompt a judge ``method`` sends (recorded in every verdict and the report)."""
     return {"rubric": rubric_prompt, "cite": CITE_PROMPT,
-            "strict": f"{ANSWER_CHECK_PROMPT}+{CITE_PROMPT}"}.get(method, ANSWER_CHECK_PROMPT)
+            "strict": STRICT_PROMPT}.get(method, ANSWER_CHECK_PROMPT)
 
 
 _SEVERITY = {"Clear": 0, "Needs Improvement": 1, "Unclear": 2}
@@ -153,11 +155,11 @@ def both_checks(answered: Verdict, cited: Verdict) -> Verdict:
     under ``checks["cite"]``). A failed call fails the verdict, to be retried."""
     if answered.error or cited.error:
         failed = answered if answered.error else cited
-        return failed.model_copy(update={"prompt": f"{ANSWER_CHECK_PROMPT}+{CITE_PROMPT}"})
+        return failed.model_copy(update={"prompt": STRICT_PROMPT})
     worse = cited if _SEVERITY[cited.label or "Unclear"] > _SEVERITY[answered.label
                                                                     or "Unclear"] else answered
     return worse.model_copy(update={
-        "prompt": f"{ANSWER_CHECK_PROMPT}+{CITE_PROMPT}",
+        "prompt": STRICT_PROMPT,
         "cached": answered.cached and cited.cached,
         "checks": {**(answered.checks or {}), "cite": cited.checks or {}}})
 

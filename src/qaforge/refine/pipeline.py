@@ -140,8 +140,7 @@ def judge_and_correct(records: list[PairRecord], settings: RefineSettings, steps
     laps("judge")
     decide(records, min_grounding=settings.min_grounding, correct=settings.correct,
            correct_reviewed=settings.correct_reviewed)
-    trial = trial or CorrectionTrial(
-        settings.correct_trial, settings.correct_trial_pass)
+    trial = trial or CorrectionTrial(settings.correct_trial, settings.correct_trial_pass)
     corrected = StepCalls()
     for indices in trial.parts(records):
         part = [records[i] for i in indices]

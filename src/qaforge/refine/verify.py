@@ -26,14 +26,13 @@ about the question). Thresholds were chosen on the hand-labelled set in ``bench/
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import BaseModel, field_validator
 
 from qaforge.forms import first_yes_no
 from qaforge.languages import content_words
-from qaforge.refine.checks import normalise, token_f1, tokens_without_articles
+from qaforge.refine.checks import normalise, numbers_in, token_f1, tokens_without_articles
 from qaforge.refine.cite import MIN_SUPPORT
 from qaforge.refine.pair_record import Issue, Label
 
@@ -42,7 +41,6 @@ ANSWER_CHECK_PROMPT = "check_answer/v1"
 ANSWER_MAX_TOKENS = 120
 NOT_STATED = "not stated"
 ANSWER_MAX_CHARS = 2000
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 CLEAR_REASON = ("the judge's own answer from the passage agrees with the pair's, and no "
                 "deterministic check flags it")
 CITED_CLEAR_REASON = ("the answer rests on the sentences the judge says answer the question, "
@@ -98,7 +96,7 @@ def compare_answers(judge_answer: str, answer: str, question: str = "",
     asked = set(_words(question, language))
     own = [w for w in _words(judge_answer, language) if w not in asked]
     given = set(_words(answer, language))
-    theirs, ours = _numbers(judge_answer), _numbers(answer)
+    theirs, ours = numbers_in(judge_answer), numbers_in(answer)
     return {"model_answer": judge_answer,
             "not_stated": NOT_STATED in judge_answer.casefold(),
             "agreement": round(agreement, 3),
@@ -114,10 +112,6 @@ def _words(text: str, language: str | None) -> list[str]:
     words = content_words(normal, language)
     numbers = [w for w in normal.split() if any(ch.isdigit() for ch in w) and w not in words]
     return words + numbers or tokens_without_articles(text)
-
-
-def _numbers(text: str) -> set[str]:
-    return {n.replace(",", "") for n in _NUMBER.findall(text)}
 
 
 def label_from_checks(measures: dict[str, Any], issues: list[Issue]
