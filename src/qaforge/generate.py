@@ -22,7 +22,7 @@ from qaforge.forms import FORMS, QA, FormPair, allot
 from qaforge.languages import detect_language, language_name
 from qaforge.llm.base import ChatRequest, Completion, LLMClient, LLMError
 from qaforge.llm.retry import stream_with_retry
-from qaforge.prompts import DEFAULT_QA_PROMPT, PromptTemplate, load_prompt
+from qaforge.prompts import DEFAULT_QA_PROMPT, PromptTemplate, load_prompt, passage_values
 from qaforge.qa_parsing import parse_pairs
 from qaforge.records import Chunk, Suggestion, model_pair_id
 
@@ -174,11 +174,9 @@ class GenerateQA:
 
     def _messages(self, prompt: PromptTemplate, job: ChunkJob, n: int) -> list[dict[str, str]]:
         chunk = job.chunk
-        pages = f"{chunk.pages[0]}-{chunk.pages[-1]}" if chunk.pages else "?"
         language = self.language_of(job)
         return prompt.render(
-            text=chunk.text, document=job.document, pages=pages, n=n,
-            headings=" > ".join(chunk.headings) or "(none)",
+            **passage_values(job.document, chunk.pages, chunk.headings, chunk.text), n=n,
             language=language_name(language) if language else "the language of the passage")
 
     def allot(self, job: ChunkJob) -> dict[str, int]:

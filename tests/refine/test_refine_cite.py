@@ -144,7 +144,7 @@ def test_strict_is_clear_only_when_both_checks_are() -> None:
     assert good.verdict is not None and good.verdict.label == "Clear"
     checks = good.verdict.checks or {}
     assert checks["containment"] == 1.0 and checks["cite"]["cited"] == [DESIGNED]
-    assert good.verdict.prompt == "check_answer/v1+check_source/v1"
+    assert good.verdict.prompt == "check_answer/v2+check_source/v1"
     # the answer check agrees, but the passage answers the question elsewhere
     elsewhere = record()
     Judge(both(agrees, {QUESTION: [TALL]}), method="strict")([elsewhere])

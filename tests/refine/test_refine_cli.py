@@ -87,7 +87,7 @@ def test_export_without_refine_is_one_line(tmp_path: Path) -> None:
 
 def test_judge_method_flag_picks_how_the_judge_decides(tmp_path: Path) -> None:
     runner = CliRunner()
-    for method, prompt in (("rubric", "judge/v2"), ("checks", "check_answer/v1")):
+    for method, prompt in (("rubric", "judge/v2"), ("checks", "check_answer/v2")):
         workdir = make_workdir(tmp_path / method)
         result = runner.invoke(refine_command, [str(workdir), "--judge-backend", "fake",
                                                 "--judge-method", method])

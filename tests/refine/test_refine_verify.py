@@ -159,4 +159,4 @@ def test_refine_keeps_agreeing_pairs_and_corrects_the_half_the_checks_name(
     # the rewrite (answer replaced) is checked again, agrees, and goes in
     assert wrong["final_decision"] == "corrected"
     assert wrong["corrected_messages"][1]["content"] == fixed
-    assert evaluation["summary"]["prompts"]["judge"] == "check_answer/v1"
+    assert evaluation["summary"]["prompts"]["judge"] == "check_answer/v2"

@@ -77,6 +77,8 @@ class Completion:
     text: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    #: of ``prompt_tokens``, those the server had read before (its prompt cache)
+    cached_prompt_tokens: int = 0
     finish_reason: str | None = None
     retries: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -111,6 +113,7 @@ class UsageTotals:
     requests: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_prompt_tokens: int = 0
     retries: int = 0
     failures: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -122,20 +125,22 @@ class UsageTotals:
             if isinstance(result, Completion):
                 self.prompt_tokens += result.prompt_tokens
                 self.completion_tokens += result.completion_tokens
+                self.cached_prompt_tokens += result.cached_prompt_tokens
                 self.retries += result.retries
             else:
                 self.failures += 1
 
 
 def usage_counters(clients: Iterable[LLMClient]) -> dict[str, int]:
-    """Failed requests and prompt / generated tokens so far, summed over ``clients`` (a
+    """Failed requests, prompt tokens (and those the server's cache held) and generated
+    tokens so far, summed over ``clients`` (a
     client given twice, as when the judge also corrects, counts once). A step's own use is
     the difference of two snapshots (:func:`usage_since`)."""
-    totals = {"failures": 0, "prompt_tokens": 0, "completion_tokens": 0}
+    totals = {"failures": 0, "prompt_tokens": 0, "completion_tokens": 0,
+              "cached_prompt_tokens": 0}
     for client in {id(c): c for c in clients}.values():
-        totals["failures"] += client.usage.failures
-        totals["prompt_tokens"] += client.usage.prompt_tokens
-        totals["completion_tokens"] += client.usage.completion_tokens
+        for key in totals:
+            totals[key] += getattr(client.usage, key)
     return totals
 
 

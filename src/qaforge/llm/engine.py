@@ -117,7 +117,7 @@ def _check_gguf(path: Path) -> None:
 
 
 def _start_server(model: Path, *, parallel: int, context: int, threads: int,
-                  gpu_layers: int, verbose: bool) -> Any:
+                  gpu_layers: int, prompt_cache_mib: int, verbose: bool) -> Any:
     try:
         import xllamacpp
     except ImportError as exc:  # pragma: no cover - a core dependency
@@ -132,9 +132,10 @@ def _start_server(model: Path, *, parallel: int, context: int, threads: int,
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = threads
     params.cache_prompt = True
-    # llama.cpp keeps up to 8 GiB of old prompts in RAM besides the slots' own caches: the
-    # engine grew from 402 to 764 MB over 24 requests here, at the same speed without it
-    params.cache_ram_mib = 0
+    # old prompts kept in RAM besides the slots' own caches: a judge call that begins as its
+    # chunk's draft did is served from there (llama.cpp's default, 8 GiB, grew the engine
+    # from 402 to 764 MB over 24 requests here, so the size is the user's setting)
+    params.cache_ram_mib = prompt_cache_mib
     if gpu_layers >= 0:
         params.n_gpu_layers = gpu_layers
     if not verbose:
@@ -156,15 +157,17 @@ class EmbeddedEngine(OpenAIClient):
     def __init__(self, model_path: Path, *, concurrency: int = 4, context: int = 2048,
                  threads: int = 0, gpu_layers: int = -1, timeout: float = 600.0,
                  retries: int = 1, verbose: bool | None = None,
-                 reasoning_tokens: int = 0) -> None:
+                 reasoning_tokens: int = 0, prompt_cache_mib: int = 1024) -> None:
         model_path = Path(model_path)
         _check_gguf(model_path)
         if verbose is None:
             verbose = os.environ.get(LOG_ENV, "") not in ("", "0")
         self.model_path = model_path
         self.threads = threads or default_threads()
+        self.prompt_cache_mib = prompt_cache_mib
         server = _start_server(model_path, parallel=concurrency, context=context,
-                               threads=self.threads, gpu_layers=gpu_layers, verbose=verbose)
+                               threads=self.threads, gpu_layers=gpu_layers,
+                               prompt_cache_mib=prompt_cache_mib, verbose=verbose)
         self._handle = _ServerHandle(server)
         self._finalizer = weakref.finalize(self, self._handle.stop)
         self.url: str = server.listening_address
@@ -185,7 +188,7 @@ class EmbeddedEngine(OpenAIClient):
     def describe(self) -> dict[str, Any]:
         return {"backend": self.backend, "model": self.model, "model_path": str(self.model_path),
                 "parallel": self.max_concurrency, "context": self._context_length,
-                "threads": self.threads}
+                "threads": self.threads, "prompt_cache_mib": self.prompt_cache_mib}
 
     def close(self) -> None:
         """Stop the server and free its port. Safe to call twice."""
@@ -210,4 +213,5 @@ def from_settings(settings: LLMSettings) -> EmbeddedEngine:
     return EmbeddedEngine(model_path, concurrency=settings.concurrency, context=settings.context,
                           threads=settings.threads, gpu_layers=settings.gpu_layers,
                           timeout=max(settings.timeout, 600.0), retries=settings.retries,
-                          reasoning_tokens=settings.reasoning_tokens)
+                          reasoning_tokens=settings.reasoning_tokens,
+                          prompt_cache_mib=settings.prompt_cache_mib)

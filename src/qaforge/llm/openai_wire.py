@@ -125,8 +125,11 @@ def parse_completion(data: Any, base_url: str) -> Completion:
         extra["timings"] = data["timings"]
     # vLLM and llama.cpp say reasoning_content; Ollama and newer vLLM say reasoning
     thought = message.get("reasoning_content") or message.get("reasoning") or ""
+    details = usage.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else 0
     return Completion(text=str(text), prompt_tokens=int(usage.get("prompt_tokens") or 0),
                       completion_tokens=int(usage.get("completion_tokens") or 0),
+                      cached_prompt_tokens=cached if isinstance(cached, int) else 0,
                       finish_reason=choice.get("finish_reason"), extra=extra,
                       reasoning=thought if isinstance(thought, str) else "")
 

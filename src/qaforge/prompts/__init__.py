@@ -10,6 +10,7 @@ and is part of the cache keys, so changing a prompt re-runs exactly what it affe
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -37,6 +38,34 @@ class PromptTemplate:
         messages = [{"role": "user", "content": fill(self.user).strip()}]
         system = fill(self.system).strip()
         return [{"role": "system", "content": system}, *messages] if system else messages
+
+    def reading(self, **values: object) -> list[dict[str, str]]:
+        """The messages :meth:`render` gives, cut right after the passage (``{text}`` and a
+        ``</passage>`` closing it): the prefix every later call about the chunk can share.
+
+        A prompt that begins like the one that drafted a chunk lets the engine serve the
+        chunk from its prompt cache instead of reading it again (a judge call on 2 cores
+        spent 11-16 s of its 13-17 s reading the chunk: docs/benchmarks.md 3.4). The
+        template's own text is cut, so the prefix is character for character the
+        rendering's.
+        """
+        start = self.user.find("{text}")
+        if start < 0:
+            raise ValueError(f"prompt {self.name}: has no {{text}} placeholder")
+        end = start + len("{text}")
+        closing = re.match(r"\s*</passage>", self.user[end:])
+        if closing:
+            end += closing.end()
+        return PromptTemplate(self.name, self.system, self.user[:end]).render(**values)
+
+
+def passage_values(document: str, pages: Sequence[int], headings: Sequence[str],
+                   text: str) -> dict[str, str]:
+    """How a chunk fills a drafting prompt's placeholders, the same in every stage (so a
+    later prompt's :meth:`PromptTemplate.reading` matches the drafting one's)."""
+    return {"document": document, "text": text,
+            "pages": f"{pages[0]}-{pages[-1]}" if pages else "?",
+            "headings": " > ".join(headings) or "(none)"}
 
 
 def parse_template(name: str, text: str) -> PromptTemplate:

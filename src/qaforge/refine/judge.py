@@ -14,6 +14,7 @@ a pair's text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,11 +22,11 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from qaforge.config import JudgeMethod
-from qaforge.forms import rubric
+from qaforge.forms import FORMS, rubric
 from qaforge.languages import passage_language
 from qaforge.llm.base import ChatRequest, LLMClient
 from qaforge.progress import ProgressFn
-from qaforge.prompts import load_prompt
+from qaforge.prompts import DEFAULT_QA_PROMPT, PromptTemplate, load_prompt, passage_values
 from qaforge.refine.cache import ReplyStore
 from qaforge.refine.calls import ask_json
 from qaforge.refine.cite import (
@@ -54,6 +55,8 @@ JUDGE_PROMPT = "judge/v2"
 #: the strict method sends both checks' prompts
 STRICT_PROMPT = f"{ANSWER_CHECK_PROMPT}+{CITE_PROMPT}"
 REASON_MAX = 200
+#: a packaged prompt's name, as a suggestions file records it (anything else: the default)
+_PROMPT_NAME = re.compile(r"[a-z_]+/v[0-9]+")
 SCORE_NAMES = ("clarity", "coherence", "relevance", "groundedness")
 _SCORE_SCHEMA = {"type": "integer", "enum": [1, 2, 3, 4, 5]}
 
@@ -198,6 +201,7 @@ class Judge:
         self.prompt_name = method_prompt(method, prompt)
         self.template = load_prompt(prompt)
         self.answer_template = load_prompt(ANSWER_CHECK_PROMPT)
+        self._readings: dict[str, PromptTemplate] = {}
         self.cite_template = load_prompt(CITE_PROMPT)
         self.progress = progress
         self.calls = 0
@@ -226,18 +230,37 @@ class Judge:
                            passage=passage, pair=(candidate.question, candidate.answer))
 
     def check_request(self, candidate: Candidate) -> ChatRequest:
-        """The ``checks`` method's request: the model answers the question from the passage."""
+        """The ``checks`` method's request: the model answers the question from the passage.
+        It begins as the prompt that drafted the chunk did (:meth:`reading_prompt`), so an
+        engine that still holds that prompt does not read the chunk again."""
         record = candidate.record
         max_tokens = self.client.sampling.budget(ANSWER_MAX_TOKENS)
         reserve = self.client.count_tokens(candidate.question) + max_tokens + 300
         passage = fit_passage(record.chunk_text, self.client,
                               passage_budget(self.client, reserve))
-        messages = self.answer_template.render(text=passage, question=candidate.question)
+        messages = self.reading_prompt(record).reading(**passage_values(
+            record.document, record.pages, record.headings, passage))
+        ask = self.answer_template.render(question=candidate.question)[-1]["content"]
+        messages[-1]["content"] += "\n\n" + ask
         return ChatRequest(messages=messages, schema=ANSWER_SCHEMA, schema_name="answer",
                            max_tokens=max_tokens, temperature=self.client.sampling.temperature,
                            seed=0, tag=f"check-answer:{record.pair_id}",
                            affinity=record.chunk_key, passage=passage,
                            pair=(candidate.question, candidate.answer))
+
+    def reading_prompt(self, record: PairRecord) -> PromptTemplate:
+        """The packaged prompt that drafted ``record``'s chunk (its form's, or the one its
+        file names); the default Q&A prompt when that is not a packaged prompt."""
+        name = FORMS[record.form].prompt if record.form in FORMS else record.drafted_with
+        if name not in self._readings:
+            try:
+                template = load_prompt(name) if _PROMPT_NAME.fullmatch(name) else None
+                if template is not None:
+                    template.reading()  # it must have the passage to share
+            except ValueError:
+                template = None
+            self._readings[name] = template or load_prompt(DEFAULT_QA_PROMPT)
+        return self._readings[name]
 
     def cite_request(self, candidate: Candidate) -> tuple[ChatRequest, list[str]]:
         """The ``cite`` method's request (the model names the sentences that answer the

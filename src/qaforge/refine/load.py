@@ -151,10 +151,10 @@ def _relative(path: Path, workdir: Path) -> str:
         return path.as_posix()
 
 
-def _base(chunk: Chunk, rel: str, document: str) -> dict[str, Any]:
+def _base(chunk: Chunk, rel: str, document: str, drafted_with: str) -> dict[str, Any]:
     return {"source_file": rel, "document": document, "chunk_id": chunk.id,
             "pages": list(chunk.pages), "headings": list(chunk.headings),
-            "chunk_text": chunk.text}
+            "chunk_text": chunk.text, "drafted_with": drafted_with}
 
 
 def _text_records(text: str, chunk_id: str, base: dict[str, Any]) -> list[PairRecord]:
@@ -232,7 +232,7 @@ class _Walk:
         return [p for p in self.loaded.problems if id(p) not in self.used]
 
     def _chunk(self, i: int, raw: dict[str, Any], chunk: Chunk) -> list[PairRecord]:
-        base = _base(chunk, self.rel, self.document)
+        base = _base(chunk, self.rel, self.document, self.loaded.data.generator.prompt)
         if isinstance(chunk.suggestions, str):
             return _text_records(chunk.suggestions, chunk.id, base)
         raw_pairs = raw.get("suggestions")

@@ -107,6 +107,9 @@ class PairRecord(BaseModel):
     pages: list[int] = Field(default_factory=list)
     headings: list[str] = Field(default_factory=list)
     chunk_text: str = ""
+    #: the packaged prompt that drafted the chunk's pairs (its file's ``generator.prompt``),
+    #: whose reading of the chunk the judge's prompt repeats (:meth:`PromptTemplate.reading`)
+    drafted_with: str = ""
     pair_id: str
     status: str = "draft"
     origin: Origin = "list"

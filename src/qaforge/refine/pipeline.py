@@ -118,6 +118,8 @@ class StepCalls:
     failures: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    #: of ``prompt_tokens``, those the server had cached (a chunk its draft had read)
+    cached_prompt_tokens: int = 0
 
 
 class ModelSteps(Protocol):
@@ -153,7 +155,9 @@ def judge_and_correct(records: list[PairRecord], settings: RefineSettings, steps
             "re_judge": corrected.judge_calls,
             "failed": judged.failures + corrected.failures,
             "prompt_tokens": judged.prompt_tokens + corrected.prompt_tokens,
-            "completion_tokens": judged.completion_tokens + corrected.completion_tokens}
+            "completion_tokens": judged.completion_tokens + corrected.completion_tokens,
+            "cached_prompt_tokens": (judged.cached_prompt_tokens
+                                     + corrected.cached_prompt_tokens)}
 
 
 def _add_calls(total: StepCalls, more: StepCalls) -> None:
@@ -198,7 +202,7 @@ def group_progress(prepared: Prepared, progress: ProgressFn | None) -> GroupProg
 def no_calls() -> dict[str, int]:
     """The model call counts (and tokens) of a refine that has made none yet."""
     return {"judge": 0, "correct": 0, "re_judge": 0, "failed": 0, "prompt_tokens": 0,
-            "completion_tokens": 0, "correction_stopped": 0}
+            "completion_tokens": 0, "cached_prompt_tokens": 0, "correction_stopped": 0}
 
 
 def model_steps(prepared: Prepared, settings: RefineSettings, steps: ModelSteps, laps: Laps,

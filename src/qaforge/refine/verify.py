@@ -36,7 +36,9 @@ from qaforge.refine.checks import normalise, numbers_in, token_f1, tokens_withou
 from qaforge.refine.cite import MIN_SUPPORT
 from qaforge.refine.pair_record import Issue, Label
 
-ANSWER_CHECK_PROMPT = "check_answer/v1"
+#: v2 is v1 after the drafting prompt's reading of the chunk (the engine's prompt cache serves
+#: it: docs/benchmarks.md 3.4); v1 read the passage under its own system message
+ANSWER_CHECK_PROMPT = "check_answer/v2"
 #: the answer check's reply: one or two sentences
 ANSWER_MAX_TOKENS = 120
 NOT_STATED = "not stated"
