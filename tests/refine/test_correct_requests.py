@@ -1,4 +1,4 @@
-"""What the corrector asks for (correct/v2): only a question when only the question is
+"""What the corrector asks for (correct/v3): only a question when only the question is
 wrong, and the problems without the judge's label, with its own answer from the passage."""
 
 from __future__ import annotations

@@ -138,7 +138,7 @@ def test_evaluation_summary_accounts_for_every_pair(workdir: Path) -> None:
     assert nile["chunks_in_dataset"] == 1 and nile["chunk_coverage"] == 0.5
     assert summary["models"]["judge"] == {"backend": "fake", "model": "fake-model"}
     assert summary["models"]["generators"][0]["model"] == "gen-model"
-    assert summary["prompts"] == {"judge": "judge/v2", "correct": "correct/v2"}
+    assert summary["prompts"] == {"judge": "judge/v2", "correct": "correct/v3"}
     assert set(summary["timings"]) >= {"load", "judge", "correct", "total"}
     entry = next(e for e in evaluation["entries"] if e["pair_id"] == "q-clear")
     assert entry["source_file"] == "output_json/eiffel_suggestions.json"

@@ -25,14 +25,16 @@ from qaforge.refine.calls import ask_json
 from qaforge.refine.checks import question_issues
 from qaforge.refine.flags import describe_verdict, flags_for
 from qaforge.refine.grounding import grounding_of
-from qaforge.refine.judge import Candidate, Judge, fit_passage, pages_text, passage_budget
+from qaforge.refine.judge import Candidate, Judge, fit_passage, passage_budget
 from qaforge.refine.pair_record import Correction, Grounding, PairRecord, Verdict, fixes
 
 #: v2 lists the problems one a line without the judge's label, gives the judge's own answer
 #: from the passage, an example of a question made to stand alone, and asks for only the
 #: question when only the question is wrong (v1: 22 of 28 rewrites by the 1.5B came back
-#: identical to the pair, and the answers of question-only rewrites were thrown away)
-CORRECT_PROMPT = "correct/v2"
+#: identical to the pair, and the answers of question-only rewrites were thrown away).
+#: v3 is v2 after the drafting prompt's reading of the chunk (:meth:`Judge.after_reading`),
+#: its system message's point (the trained model never sees the passage) moved to the ask
+CORRECT_PROMPT = "correct/v3"
 QUESTION_MAX = 250
 ANSWER_MAX = 700
 _QUESTION = {"type": "string", "minLength": 1, "maxLength": QUESTION_MAX}
@@ -221,10 +223,8 @@ class Corrector:
         reserve = self.client.count_tokens(record.question + record.answer) + max_tokens + 450
         passage = fit_passage(record.chunk_text, self.client,
                               passage_budget(self.client, reserve))
-        messages = self.template.render(
-            document=record.document, headings=" > ".join(record.headings) or "-",
-            pages=pages_text(record.pages), text=passage,
-            question=record.question, answer=record.answer,
+        messages = self.judge.after_reading(
+            record, passage, self.template, question=record.question, answer=record.answer,
             problems="\n".join(f"- {p}" for p in problems_for(record, self.min_grounding)),
             instruction=_INSTRUCTIONS[target], reply=_REPLY[target])
         return ChatRequest(messages=messages, schema=CORRECT_SCHEMA if whole else QUESTION_SCHEMA,

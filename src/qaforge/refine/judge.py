@@ -238,15 +238,22 @@ class Judge:
         reserve = self.client.count_tokens(candidate.question) + max_tokens + 300
         passage = fit_passage(record.chunk_text, self.client,
                               passage_budget(self.client, reserve))
-        messages = self.reading_prompt(record).reading(**passage_values(
-            record.document, record.pages, record.headings, passage))
-        ask = self.answer_template.render(question=candidate.question)[-1]["content"]
-        messages[-1]["content"] += "\n\n" + ask
+        messages = self.after_reading(record, passage, self.answer_template,
+                                      question=candidate.question)
         return ChatRequest(messages=messages, schema=ANSWER_SCHEMA, schema_name="answer",
                            max_tokens=max_tokens, temperature=self.client.sampling.temperature,
                            seed=0, tag=f"check-answer:{record.pair_id}",
                            affinity=record.chunk_key, passage=passage,
                            pair=(candidate.question, candidate.answer))
+
+    def after_reading(self, record: PairRecord, passage: str, ask: PromptTemplate,
+                      **values: object) -> list[dict[str, str]]:
+        """Messages that read ``passage`` as ``record``'s drafting prompt did
+        (:meth:`reading_prompt`), then ask what the user-only template ``ask`` says."""
+        messages = self.reading_prompt(record).reading(**passage_values(
+            record.document, record.pages, record.headings, passage))
+        messages[-1]["content"] += "\n\n" + ask.render(**values)[-1]["content"]
+        return messages
 
     def reading_prompt(self, record: PairRecord) -> PromptTemplate:
         """The packaged prompt that drafted ``record``'s chunk (its form's, or the one its
