@@ -180,10 +180,6 @@ class RefineSettings(_Section):
         "models), cite (it names the passage's sentences that answer each question and the "
         "answer must rest on them), strict (both: Clear only when both are) or rubric (it "
         "scores the pair 1-5)")
-    judge_early: bool = Field(default=True, description="qaforge run, when the generator "
-                              "judges: check each chunk's pairs as soon as they are drafted, "
-                              "while the engine still holds the chunk (refine then finds "
-                              "the replies cached)")
     accept_threshold: float = Field(default=4.0, ge=1.0, le=5.0, description="lowest "
                                     "judge score (1-5) that counts as Clear (rubric method)")
     min_grounding: float = Field(default=0.5, ge=0.0, le=1.0, description="answers less "

@@ -33,7 +33,7 @@ from qaforge.cli.output import (
 from qaforge.config import Settings
 from qaforge.ingest import FORMATS_TEXT, is_document
 from qaforge.llm import LLMClient, make_client
-from qaforge.runners.local import Drafted, GenerateSummary, run_generate
+from qaforge.runners.local import GenerateSummary, run_generate
 
 EXAMPLES = """\b
 Examples:
@@ -131,9 +131,8 @@ def require_pdfs(inputs: tuple[Path, ...]) -> None:
 
 
 def generate_with(settings: Settings, inputs: tuple[Path, ...], workdir: Path,
-                  client: LLMClient, drafted: Drafted | None = None) -> GenerateSummary:
-    """Stage 1 on the runner the settings name, with the already started ``client``
-    (``drafted``: see :func:`run_generate`; the local runner's only)."""
+                  client: LLMClient) -> GenerateSummary:
+    """Stage 1 on the runner the settings name, with the already started ``client``."""
     reporter = progress_reporter()
     announce_runner(settings.runner.runner, settings.runner.ray_address)
     if settings.runner.runner == "ray":
@@ -143,7 +142,7 @@ def generate_with(settings: Settings, inputs: tuple[Path, ...], workdir: Path,
                                 ray_address=settings.runner.ray_address, reporter=reporter,
                                 client=client)
     return run_generate(inputs, workdir, client=client, settings=settings.generate,
-                        reporter=reporter, drafted=drafted)
+                        reporter=reporter)
 
 
 def generate_json(summary: GenerateSummary, workdir: Path) -> dict[str, Any]:

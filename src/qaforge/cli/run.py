@@ -41,7 +41,6 @@ from qaforge.cli.refine import (
 )
 from qaforge.config import Settings
 from qaforge.llm import LLMClient
-from qaforge.refine.early_judge import EarlyJudge
 
 EXAMPLES = """\b
 Examples:
@@ -97,27 +96,11 @@ def run_stages(settings: Settings, inputs: tuple[Path, ...], workdir: Path,
                stop_for_review: bool) -> None:
     """Generate, then (unless ``stop_for_review``) refine, sharing the engine if it can."""
     clients: list[LLMClient] = []
-    early: EarlyJudge | None = None
     try:
         generator = start_client(settings)
         clients.append(generator)
-        if (not stop_for_review and settings.judge_is_generator
-                and settings.runner.runner == "local"
-                and EarlyJudge.useful(generator, settings.refine)):
-            early = EarlyJudge(workdir, generator, settings.refine)
-        try:
-            summary = generate_with(settings, inputs, workdir, generator,
-                                    early.drafted if early else None)
-        except BaseException:
-            if early is not None:  # interrupted: drop the checks not yet asked
-                early.close(wait=False)
-            raise
-        if early is not None:
-            early.close()
+        summary = generate_with(settings, inputs, workdir, generator)
         print_generate_summary(summary, workdir)
-        if early is not None and early.pairs:
-            say(f"judged {early.pairs} pairs as their chunks were drafted (the engine still "
-                "held the chunk); refine reuses those replies ([refine] judge_early)")
         if stop_for_review:
             if mode.json:
                 emit_json({"ok": summary.ok, "generate": generate_json(summary, workdir)})

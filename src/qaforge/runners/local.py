@@ -30,18 +30,12 @@ from qaforge.records import Chunk, Document
 from qaforge.runners.driver import GenerateDriver, GenerateSetup, GenerateSummary
 from qaforge.workspace import FoundPdf, output_path, prepare_document
 
-__all__ = ["Drafted", "GenerateSummary", "run_generate"]
-
-#: called with (document, chunk, drafting prompt's name) as each chunk is written
-Drafted = Callable[[str, Chunk, str], None]
+__all__ = ["GenerateSummary", "run_generate"]
 
 
 def run_generate(inputs: Iterable[Path], workdir: Path, *, client: LLMClient,
-                 settings: GenerateSettings, reporter: Reporter | None = None,
-                 drafted: Drafted | None = None) -> GenerateSummary:
-    """Stage 1 over files and folders of PDFs into ``workdir``; resumable. ``drafted``
-    (document, chunk, prompt name) is called with each chunk as it is written
-    (:class:`qaforge.refine.early_judge.EarlyJudge`)."""
+                 settings: GenerateSettings, reporter: Reporter | None = None) -> GenerateSummary:
+    """Stage 1 over files and folders of PDFs into ``workdir``; resumable."""
     driver = GenerateDriver(workdir, settings, reporter or SilentReporter())
     setup = GenerateSetup.for_client(client, settings)
     pdfs = driver.discover(inputs)
@@ -50,7 +44,7 @@ def run_generate(inputs: Iterable[Path], workdir: Path, *, client: LLMClient,
     driver.summary.extract_seconds = time.monotonic() - started
 
     started = time.monotonic()
-    _generate_all(driver, setup, drafted)
+    _generate_all(driver, setup)
     summary = driver.summary
     summary.generate_seconds = time.monotonic() - started
     summary.prompt_tokens = client.usage.prompt_tokens
@@ -83,8 +77,7 @@ def _marked(chunk: Callable[[Document], list[Chunk]], document: Document) -> lis
     return mark_skipped(chunk(document))
 
 
-def _generate_all(driver: GenerateDriver, setup: GenerateSetup,
-                  drafted: Drafted | None = None) -> None:
+def _generate_all(driver: GenerateDriver, setup: GenerateSetup) -> None:
     summary, reporter, gen = driver.summary, driver.reporter, setup.gen
     files = [p for p in summary.files if p.status != "failed"]
     driver.open_writer({p.path.name: p.path for p in files})
@@ -92,15 +85,12 @@ def _generate_all(driver: GenerateDriver, setup: GenerateSetup,
     for prepared in files:
         jobs.extend(driver.queue_file(prepared.path.name, prepared.path))
 
-    documents = {job.chunk.id: job.document for job in jobs}
     reporter.phase("generate", len(jobs))
     started = time.monotonic()
     try:
         for chunk in gen.stream(jobs):
             for file_name in driver.generated(chunk):
                 driver.land(file_name, chunk)
-            if drafted is not None:
-                drafted(documents.get(chunk.id, ""), chunk, gen.prompt.name)
             rate = gen.client.usage.completion_tokens / max(time.monotonic() - started, 1e-6)
             reporter.advance(1, status=f"{summary.pairs} pairs, {rate:.0f} tok/s")
     finally:
