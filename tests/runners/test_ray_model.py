@@ -43,8 +43,12 @@ def test_local_and_ray_runners_agree_with_the_real_model(
     local_seconds = time.monotonic() - started
 
     started = time.monotonic()
-    ray = run_generate_ray(pdfs, tmp_path / "ray", llm=llm, settings=settings)
-    with make_client(llm) as engine:  # as `qaforge run` would: one engine for both stages
+    # as `qaforge run --runner ray` would: one engine for both stages, as the local run had
+    # (the judge's prompts begin as the drafts did, so the engine's prompt cache serves them
+    # in both runs alike; a prompt read afresh can decode differently from a cached one)
+    with make_client(llm) as engine:
+        ray = run_generate_ray(pdfs, tmp_path / "ray", llm=llm, settings=settings,
+                               client=engine)
         ray_refine = refine_workdir_ray(tmp_path / "ray", judge=llm, settings=refine,
                                         judge_client=engine)
         assert engine.running
