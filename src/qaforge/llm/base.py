@@ -133,9 +133,9 @@ class UsageTotals:
 
 def usage_counters(clients: Iterable[LLMClient]) -> dict[str, int]:
     """Failed requests, prompt tokens (and those the server's cache held) and generated
-    tokens so far, summed over ``clients`` (a
-    client given twice, as when the judge also corrects, counts once). A step's own use is
-    the difference of two snapshots (:func:`usage_since`)."""
+    tokens so far, summed over ``clients`` (a client given twice, as when the judge also
+    corrects, counts once). A step's own use is the difference of two snapshots
+    (:func:`usage_since`)."""
     totals = {"failures": 0, "prompt_tokens": 0, "completion_tokens": 0,
               "cached_prompt_tokens": 0}
     for client in {id(c): c for c in clients}.values():

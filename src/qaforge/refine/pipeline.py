@@ -151,13 +151,13 @@ def judge_and_correct(records: list[PairRecord], settings: RefineSettings, steps
             records[i] = record
         trial.count(part)
     laps("correct")
+    both = StepCalls()
+    for step in (judged, corrected):
+        _add_calls(both, step)
     return {"judge": judged.judge_calls, "correct": corrected.other_calls,
-            "re_judge": corrected.judge_calls,
-            "failed": judged.failures + corrected.failures,
-            "prompt_tokens": judged.prompt_tokens + corrected.prompt_tokens,
-            "completion_tokens": judged.completion_tokens + corrected.completion_tokens,
-            "cached_prompt_tokens": (judged.cached_prompt_tokens
-                                     + corrected.cached_prompt_tokens)}
+            "re_judge": corrected.judge_calls, "failed": both.failures,
+            "prompt_tokens": both.prompt_tokens, "completion_tokens": both.completion_tokens,
+            "cached_prompt_tokens": both.cached_prompt_tokens}
 
 
 def _add_calls(total: StepCalls, more: StepCalls) -> None:
