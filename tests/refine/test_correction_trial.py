@@ -23,8 +23,10 @@ FLAGGED = [  # question, answer; all judged Needs Improvement
     ("Into which sea does this river flow?", "It flows into the Mediterranean Sea."),
     ("Where do its tributaries meet?", "They meet at Khartoum in Sudan."),
 ]
-GOOD_REWRITE = ("Who designed the Eiffel Tower?",
-                "The engineering company of Gustave Eiffel designed it.")
+#: refine takes the last drafted pairs first (the prompt cache holds their chunks), so the
+#: trial's first rewrites are the Nile pairs and then the last Eiffel ones
+IN_TRIAL = FLAGGED[5][0]
+GOOD_REWRITE = ("What is the Eiffel Tower made of?", "It is a wrought-iron lattice tower.")
 
 
 def flagged_workdir(root: Path) -> Path:
@@ -71,7 +73,7 @@ def test_no_rewrite_passes_so_correction_stops_after_the_trial(tmp_path: Path) -
 
 def test_too_small_a_share_passing_stops_correction_and_says_how_many_passed(
         tmp_path: Path) -> None:
-    backend = model({FLAGGED[1][0]: GOOD_REWRITE})
+    backend = model({IN_TRIAL: GOOD_REWRITE})
     summary = refine_workdir(flagged_workdir(tmp_path), judge=backend,
                              settings=rubric(correct_trial=4, correct_trial_pass=0.5))
     assert rewrites_asked(backend) == 4  # 1 of 4 passed; 2 were needed
@@ -89,7 +91,7 @@ def test_a_share_of_zero_still_needs_one_rewrite_to_pass(tmp_path: Path) -> None
 
 def test_one_rewrite_passing_in_the_trial_lets_every_flagged_pair_be_corrected(
         tmp_path: Path) -> None:
-    backend = model({FLAGGED[1][0]: GOOD_REWRITE})
+    backend = model({IN_TRIAL: GOOD_REWRITE})
     summary = refine_workdir(flagged_workdir(tmp_path), judge=backend,
                              settings=rubric(correct_trial=3))
     assert rewrites_asked(backend) == 8
@@ -119,9 +121,9 @@ def test_the_trial_runs_over_the_groups_of_a_run(tmp_path: Path,
 
 
 def test_a_person_reviewed_pair_is_kept_when_correction_stops(tmp_path: Path) -> None:
-    write_doc(tmp_path, "eiffel.pdf", [chunk(EIFFEL, [
-        *(pair(f"e{i}", q, a) for i, (q, a) in enumerate(FLAGGED[:5])),
-        pair("mine", *FLAGGED[5], status="accepted")])])
+    write_doc(tmp_path, "eiffel.pdf", [chunk(EIFFEL, [  # its pair first: the trial's last
+        pair("mine", *FLAGGED[5], status="accepted"),
+        *(pair(f"e{i}", q, a) for i, (q, a) in enumerate(FLAGGED[:5]))])])
     refine_workdir(tmp_path, judge=model(),
                    settings=rubric(correct_trial=2, correct_reviewed=True))
     mine = entries(tmp_path)["mine"]

@@ -215,6 +215,9 @@ class Corrector:
         self.template = load_prompt(prompt)
         self.progress = progress
         self.calls = 0
+        #: of the judge's calls, those on rewrites (the rest, on pairs the judge had not
+        #: looked at because the deterministic checks flagged them, are first looks)
+        self.rejudge_calls = 0
 
     def request(self, record: PairRecord, target: str) -> ChatRequest:
         whole = target == "both"
@@ -235,7 +238,7 @@ class Corrector:
 
     def __call__(self, records: list[PairRecord]) -> list[PairRecord]:
         """Step: correct every record left ``pending`` with flags by :func:`decide`."""
-        todo = [r for r in records if r.active and r.flags]
+        todo = self._judged_first([r for r in records if r.active and r.flags])
         if not todo:
             return records
         total, done = len(todo), 0
@@ -275,7 +278,31 @@ class Corrector:
         self._rejudge(rewritten)
         return records
 
+    def _judged_first(self, todo: list[PairRecord]) -> list[PairRecord]:
+        """``todo`` once the judge has looked at those it skipped (the deterministic checks
+        flagged them: :meth:`Judge.__call__`): the rewrite is told the judge's answer and
+        which half is wrong. Returns the ones still to rewrite."""
+        unjudged = [r for r in todo if r.verdict is None]
+        if not unjudged or self.judge.advisory:
+            return todo
+        verdicts = self.judge.judge([Candidate(r, r.question, r.answer, r.grounding, r.issues)
+                                     for r in unjudged])
+        for record, verdict in zip(unjudged, verdicts, strict=True):
+            record.verdict = verdict
+            record.flags = flags_for(record, verdict, record.grounding, record.issues,
+                                     self.min_grounding)
+            if verdict.error:  # as decide() does: the judge failed, not the pair
+                record.decision, record.reason = _not_corrected(record, "no usable verdict")
+        return [r for r in todo if r.active]
+
     def _rejudge(self, records: list[PairRecord]) -> None:
+        calls = self.judge.calls
+        try:
+            self._rejudge_all(records)
+        finally:
+            self.rejudge_calls += self.judge.calls - calls
+
+    def _rejudge_all(self, records: list[PairRecord]) -> None:
         candidates = []
         for record in records:
             assert record.correction is not None

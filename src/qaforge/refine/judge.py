@@ -376,14 +376,16 @@ class Judge:
                                        "reason": reply.reason, **scores})
 
     def __call__(self, records: list[PairRecord]) -> list[PairRecord]:
-        """Step: judge every record still in the running. An advisory judge is not asked
-        about the ones the deterministic checks already flag: its verdict would decide
-        nothing (they go to correction either way), and on the bundled model those calls
-        were two thirds of judging (docs/benchmarks.md 5.1)."""
-        active = [r for r in records if r.active]
-        if self.advisory:
-            active = [r for r in active
-                      if not flags_for(r, None, r.grounding, r.issues, self.min_grounding)]
+        """Step: judge every record still in the running but the ones the deterministic
+        checks already flag: the judge's verdict would not decide those (they go to
+        correction, or are skipped, either way), so a deciding judge looks at one only when
+        it is about to be rewritten (:class:`~qaforge.refine.correct.Corrector`), which
+        needs its answer, and at one a person reviewed (it stays; the judge's view is
+        reported). On the bundled model the flagged pairs were two thirds of judging, with
+        the 1.5B a third (docs/benchmarks.md 5.1)."""
+        active = [r for r in records if r.active and (
+            (r.reviewed and not self.advisory)
+            or not flags_for(r, None, r.grounding, r.issues, self.min_grounding))]
         verdicts = self.judge([Candidate(r, r.question, r.answer, r.grounding, r.issues)
                                for r in active])
         for record, verdict in zip(active, verdicts, strict=True):

@@ -109,11 +109,12 @@ def prepare_records(workdir: Path, settings: RefineSettings, laps: Laps,
 
 @dataclass(slots=True)
 class StepCalls:
-    """Model calls one LLM step made: judge calls, the step's own calls (rewrites),
-    requests that failed for good, and the tokens its requests read and generated (cached
-    replies cost none)."""
+    """Model calls one LLM step made: the judge's first looks at pairs and its looks at
+    rewrites, the step's own calls (rewrites), requests that failed for good, and the
+    tokens its requests read and generated (cached replies cost none)."""
 
     judge_calls: int = 0
+    rejudge_calls: int = 0
     other_calls: int = 0
     failures: int = 0
     prompt_tokens: int = 0
@@ -154,8 +155,8 @@ def judge_and_correct(records: list[PairRecord], settings: RefineSettings, steps
     both = StepCalls()
     for step in (judged, corrected):
         _add_calls(both, step)
-    return {"judge": judged.judge_calls, "correct": corrected.other_calls,
-            "re_judge": corrected.judge_calls, "failed": both.failures,
+    return {"judge": both.judge_calls, "correct": both.other_calls,
+            "re_judge": both.rejudge_calls, "failed": both.failures,
             "prompt_tokens": both.prompt_tokens, "completion_tokens": both.completion_tokens,
             "cached_prompt_tokens": both.cached_prompt_tokens}
 
@@ -213,7 +214,11 @@ def model_steps(prepared: Prepared, settings: RefineSettings, steps: ModelSteps,
     calls = no_calls()
     store = prepared.store
     trial = CorrectionTrial(settings.correct_trial, settings.correct_trial_pass)
-    for stored in store.groups(group or MODEL_BATCH, "decision = 'pending'"):
+    # last drafted first: an engine's prompt cache that cannot hold every chunk the run
+    # drafted still holds the latest ones, which the judge then reads from it (first
+    # drafted first would find each one already evicted: docs/benchmarks.md 3.4)
+    for stored in store.groups(group or MODEL_BATCH, "decision = 'pending'",
+                               last_first=True):
         records = [record for _, record in stored]
         # a runner may put new record objects in the list (Ray's come back from workers)
         got = judge_and_correct(records, settings, steps, laps, trial)
@@ -275,9 +280,11 @@ class InProcessSteps:
 
     def correct(self, records: list[PairRecord]) -> StepCalls:
         judge_calls, before = self.judge_step.calls, usage_counters(self.clients)
-        calls = self.correct_step.calls
+        calls, rejudged = self.correct_step.calls, self.correct_step.rejudge_calls
         in_batches(self.correct_step, records, "correct", lambda r: r.active and bool(r.flags))
-        return StepCalls(judge_calls=self.judge_step.calls - judge_calls,
+        rejudge_calls = self.correct_step.rejudge_calls - rejudged
+        return StepCalls(judge_calls=self.judge_step.calls - judge_calls - rejudge_calls,
+                         rejudge_calls=rejudge_calls,
                          other_calls=self.correct_step.calls - calls,
                          **usage_since(before, self.clients))
 

@@ -4,9 +4,9 @@ Every :class:`PairRecord` is a row of a private temporary SQLite database (remov
 the store closes, or by the system when the process dies): its JSON without the chunk text
 (compressed), plus the few columns the whole-corpus steps sort and count by. A chunk's text
 is stored once, beside. Steps read the records back a bounded group at a time, in file
-order (:meth:`RecordStore.groups`) or by position (:meth:`RecordStore.get`), and write back
-what they changed (:meth:`RecordStore.put`); what the coverage ledger needs per file waits
-here too (:meth:`RecordStore.put_sentences`).
+order or from the last back (:meth:`RecordStore.groups`) or by position
+(:meth:`RecordStore.get`), and write back what they changed (:meth:`RecordStore.put`);
+what the coverage ledger needs per file waits here too (:meth:`RecordStore.put_sentences`).
 """
 
 from __future__ import annotations
@@ -78,25 +78,27 @@ class RecordStore:
         row = self.db.execute("SELECT chunk, body FROM record WHERE pos = ?", (pos,)).fetchone()
         return self._record(row[0], row[1])
 
-    def records(self, where: str = "1") -> Iterator[tuple[int, PairRecord]]:
-        """``(position, record)`` in file order (of those ``where`` selects: an SQL
-        condition over the columns), read a page at a time."""
-        last = -1
+    def records(self, where: str = "1", *, last_first: bool = False
+                ) -> Iterator[tuple[int, PairRecord]]:
+        """``(position, record)`` in file order, or from the last back (of those ``where``
+        selects: an SQL condition over the columns), read a page at a time."""
+        after, order, last = ("<", "DESC", self.size) if last_first else (">", "ASC", -1)
         while True:
             rows = self.db.execute(
-                f"SELECT pos, chunk, body FROM record WHERE pos > ? AND ({where}) "
-                f"ORDER BY pos LIMIT {_PAGE}", (last,)).fetchall()
+                f"SELECT pos, chunk, body FROM record WHERE pos {after} ? AND ({where}) "
+                f"ORDER BY pos {order} LIMIT {_PAGE}", (last,)).fetchall()
             if not rows:
                 return
             for pos, chunk, body in rows:
                 yield pos, self._record(chunk, body)
             last = rows[-1][0]
 
-    def groups(self, size: int, where: str = "1") -> Iterator[list[tuple[int, PairRecord]]]:
+    def groups(self, size: int, where: str = "1", *, last_first: bool = False
+               ) -> Iterator[list[tuple[int, PairRecord]]]:
         """:meth:`records` in groups of at least ``size`` (the last may be smaller) that
         end where a chunk does, so that a step sees every pair of a chunk together."""
         group: list[tuple[int, PairRecord]] = []
-        for pos, record in self.records(where):
+        for pos, record in self.records(where, last_first=last_first):
             if len(group) >= size and record.chunk_key != group[-1][1].chunk_key:
                 yield group
                 group = []

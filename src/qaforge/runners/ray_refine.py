@@ -184,7 +184,7 @@ class _RaySteps:
              factory: Callable[[], Stage]) -> StepCalls:
         """Send ``records[i]`` for ``i`` in ``indices`` through an actor pool; put the
         results back in place. Returns the summed per-batch counters."""
-        totals = {"judge_calls": 0, "other_calls": 0, "failures": 0}
+        totals = {"judge_calls": 0, "rejudge_calls": 0, "other_calls": 0, "failures": 0}
         if not indices:
             return StepCalls(**totals)
         ray = self.ray

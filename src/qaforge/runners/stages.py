@@ -206,18 +206,19 @@ class _RefineStage:
         self.judge = Judge(self.judge_client, self.cache, accept_threshold=accept_threshold,
                            advisory=advisory, method=method, min_grounding=min_grounding)
 
-    def run(self, records: list[PairRecord]) -> int:
-        """Do the step on ``records`` in place; returns model calls made besides judging."""
+    def run(self, records: list[PairRecord]) -> tuple[int, int]:
+        """Do the step on ``records`` in place; returns the model calls made besides
+        judging, and those of the judge's calls that looked at rewrites."""
         raise NotImplementedError
 
     def __call__(self, rows: list[StageRecord]) -> list[StageRecord]:
         pairs = [row for row in rows if isinstance(row, PairRow)]
         judge_calls = self.judge.calls
         before = usage_counters(self.clients)
-        other_calls = self.run([row.record for row in pairs])  # in place
+        other_calls, rejudge_calls = self.run([row.record for row in pairs])  # in place
         if pairs:
-            pairs[0].stats = {"judge_calls": self.judge.calls - judge_calls,
-                              "other_calls": other_calls,
+            pairs[0].stats = {"judge_calls": self.judge.calls - judge_calls - rejudge_calls,
+                              "rejudge_calls": rejudge_calls, "other_calls": other_calls,
                               **usage_since(before, self.clients)}
         return rows
 
@@ -229,9 +230,9 @@ class _RefineStage:
 class JudgeRecords(_RefineStage):
     """Stage: every record still in the running gets the judge's verdict."""
 
-    def run(self, records: list[PairRecord]) -> int:
+    def run(self, records: list[PairRecord]) -> tuple[int, int]:
         self.judge(records)
-        return 0
+        return 0, 0
 
 
 class CorrectRecords(_RefineStage):
@@ -245,7 +246,7 @@ class CorrectRecords(_RefineStage):
         self.corrector = Corrector(self.corrector_client, self.judge, self.cache,
                                    min_grounding=min_grounding)
 
-    def run(self, records: list[PairRecord]) -> int:
-        before = self.corrector.calls
+    def run(self, records: list[PairRecord]) -> tuple[int, int]:
+        before, rejudged = self.corrector.calls, self.corrector.rejudge_calls
         self.corrector(records)
-        return self.corrector.calls - before
+        return self.corrector.calls - before, self.corrector.rejudge_calls - rejudged
