@@ -64,10 +64,16 @@ def test_without_correction_a_flagged_pair_is_never_sent_to_the_judge(tmp_path: 
     got = entries(tmp_path)
     for i in range(len(CUT)):
         entry = got[f"cut{i}"]
-        assert entry["verdict"] is None and entry["final_decision"] == "skipped"
+        assert entry["final_decision"] == "skipped"
         assert "cut off mid-sentence" in entry["reason"]
+        # labelled by the checks, as the labelling guideline labels a cut-off answer
+        assert entry["verdict"]["label"] == "Needs Improvement"
+        assert entry["verdict"]["model"] == "qaforge:checks"
+        assert "cut off mid-sentence" in entry["verdict"]["reason"]
     assert got["mine"]["verdict"]["label"] == "Clear" and got["mine"]["final_decision"] == "kept"
     assert summary.judge_calls == 2 and calls(tmp_path)["judge"] == 2
+    assert summary.not_asked == 3 and summary.labels["Needs Improvement"] == 3
+    assert calls(tmp_path)["pairs_judged"] == 2
 
 
 def test_a_flagged_pair_is_judged_just_before_its_rewrite(tmp_path: Path) -> None:
@@ -93,7 +99,7 @@ def test_pairs_left_when_correction_stops_are_never_judged(tmp_path: Path) -> No
     # the last drafted go first (the prompt cache holds their chunks): cut0 is past the trial
     assert judged_questions(backend).count(CUT[0][0]) == 0
     assert summary.correction_stopped == 1
-    assert entries(tmp_path)["cut0"]["verdict"] is None
+    assert entries(tmp_path)["cut0"]["verdict"]["model"] == "qaforge:checks"
     # the rewrites came back unchanged, so their judging was the first looks' replies
     assert {k: calls(tmp_path)[k] for k in ("judge", "correct", "re_judge")} == {
         "judge": 3, "correct": 2, "re_judge": 0}
@@ -120,3 +126,15 @@ def test_the_judge_takes_the_last_drafted_chunks_first(tmp_path: Path) -> None:
     refine_workdir(tmp_path, judge=backend, settings=rubric())
     assert judged_questions(backend) == ["Where does the Nile flow into the sea?",
                                          "How long is the Nile?", GOOD[0]]
+
+
+def test_an_answer_mostly_not_in_the_passage_is_labelled_unclear_by_the_checks(
+        tmp_path: Path) -> None:
+    write_doc(tmp_path, "eiffel.pdf", [chunk(EIFFEL, [
+        pair("made-up", "What colour is the Eiffel Tower painted?",
+             "Painters renew its bronze-brown coat every seven years.")])])
+    backend = FakeBackend(scripted())
+    refine_workdir(tmp_path, judge=backend, settings=rubric(correct=False))
+    verdict = entries(tmp_path)["made-up"]["verdict"]
+    assert judged_questions(backend) == []
+    assert verdict["label"] == "Unclear" and "found in the passage" in verdict["reason"]

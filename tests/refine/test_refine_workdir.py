@@ -284,10 +284,12 @@ def test_demo_judge_lets_deterministic_checks_decide(workdir: Path) -> None:
     # judge that cannot tell
     judged = sorted(prompt_pair(r)[0] for r in demo.history if is_judge(r))
     assert len(judged) == 3 and FIXABLE_Q not in judged and BROKEN_Q not in judged
-    assert entries["q-fixable"]["verdict"] is None
+    # their label is the checks' (no model asked)
+    assert entries["q-fixable"]["verdict"]["model"] == "qaforge:checks"
+    assert entries["q-fixable"]["verdict"]["label"] == "Needs Improvement"
     assert entries["q-fixable"]["correction"]["verdict"] is None
     assert summary.not_asked == 2
-    assert ("not asked: flagged by the checks (demo judge)", "2") in summary.rows()
+    assert ("labelled by the checks (no model asked)", "2") in summary.rows()
 
 
 def test_broken_json_file_is_reported_and_others_go_on(workdir: Path) -> None:

@@ -23,7 +23,7 @@ from qaforge.prompts import load_prompt
 from qaforge.refine.cache import ReplyStore
 from qaforge.refine.calls import ask_json
 from qaforge.refine.checks import question_issues
-from qaforge.refine.flags import describe_verdict, flags_for
+from qaforge.refine.flags import describe_verdict, flags_for, model_judged
 from qaforge.refine.grounding import grounding_of
 from qaforge.refine.judge import Candidate, Judge, fit_passage, passage_budget
 from qaforge.refine.pair_record import Correction, Grounding, PairRecord, Verdict, fixes
@@ -282,7 +282,7 @@ class Corrector:
         """``todo`` once the judge has looked at those it skipped (the deterministic checks
         flagged them: :meth:`Judge.__call__`): the rewrite is told the judge's answer and
         which half is wrong. Returns the ones still to rewrite."""
-        unjudged = [r for r in todo if r.verdict is None]
+        unjudged = [r for r in todo if not model_judged(r.verdict)]
         if not unjudged or self.judge.advisory:
             return todo
         verdicts = self.judge.judge([Candidate(r, r.question, r.answer, r.grounding, r.issues)

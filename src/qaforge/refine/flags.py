@@ -26,3 +26,27 @@ def flags_for(record: PairRecord, verdict: Verdict | None, grounding: Grounding 
                 why += " (the model said Clear, but a score is below the threshold)"
             flags.append(why)
     return flags
+
+
+#: the ``model`` of a verdict the deterministic checks gave, no model asked
+CHECKS_ONLY = "qaforge:checks"
+
+
+def checks_verdict(record: PairRecord, min_grounding: float) -> Verdict | None:
+    """The label of a pair the deterministic checks flag, given without a model (None when
+    they flag nothing): ``Unclear`` when much of the answer is not in the passage, else
+    ``Needs Improvement`` (a defect an editor could fix: docs/labelling-guideline.md).
+    Marked ``advisory``: the flags decide, not this verdict."""
+    flags = flags_for(record, None, record.grounding, record.issues, min_grounding)
+    if not flags:
+        return None
+    unsupported = record.grounding is not None and record.grounding.score < min_grounding
+    return Verdict(label="Unclear" if unsupported else "Needs Improvement",
+                   reason="the model judge was not asked: the deterministic checks flag it ("
+                          + "; ".join(flags) + ")",
+                   model=CHECKS_ONLY, advisory=True)
+
+
+def model_judged(verdict: Verdict | None) -> bool:
+    """A model gave ``verdict`` (not :func:`checks_verdict`)."""
+    return verdict is not None and verdict.model != CHECKS_ONLY

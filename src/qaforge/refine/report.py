@@ -18,6 +18,7 @@ from typing import Any
 
 from qaforge.fileio import atomic_writer, encode_text
 from qaforge.refine.evaluation_file import write_evaluation
+from qaforge.refine.flags import model_judged
 from qaforge.refine.load import FileReport
 from qaforge.refine.pair_record import IN_DATASET, LABELS, PairRecord, Verdict
 
@@ -83,8 +84,7 @@ class RefineSummary:
         if self.labels.get("no verdict"):
             out.append(("judge gave no verdict", str(self.labels["no verdict"])))
         if self.not_asked:
-            out.append(("not asked: flagged by the checks (demo judge)" if self.demo_judge
-                        else "not judged", str(self.not_asked)))
+            out.append(("labelled by the checks (no model asked)", str(self.not_asked)))
         if self.chunks_skipped:
             out.append(("chunks skipped (nothing to learn)",
                         str(sum(self.chunks_skipped.values()))))
@@ -213,9 +213,10 @@ class Tally:
         self.pairs_in += 1
         self.decisions[record.decision] += 1
         if record.verdict is not None:
-            self.judged += 1
             self.labels[record.verdict.label or "no verdict"] += 1
-        elif record.flags:  # it went through the decision without a verdict
+        if model_judged(record.verdict):
+            self.judged += 1
+        elif record.flags:  # the checks flagged it and no model was asked
             self.not_asked += 1
         if record.correction is not None and record.correction.verdict is not None:
             self.correction_labels[record.correction.verdict.label or "no verdict"] += 1
