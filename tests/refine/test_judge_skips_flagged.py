@@ -138,3 +138,12 @@ def test_an_answer_mostly_not_in_the_passage_is_labelled_unclear_by_the_checks(
     verdict = entries(tmp_path)["made-up"]["verdict"]
     assert judged_questions(backend) == []
     assert verdict["label"] == "Unclear" and "found in the passage" in verdict["reason"]
+
+
+def test_the_judge_progress_counts_the_pairs_the_checks_labelled(tmp_path: Path) -> None:
+    seen: list[tuple[str, int, int]] = []
+    refine_workdir(workdir(tmp_path), judge=FakeBackend(scripted()),
+                   settings=rubric(correct=False),
+                   progress=lambda stage, done, of: seen.append((stage, done, of)))
+    judge = [(done, of) for stage, done, of in seen if stage == "judge"]
+    assert judge[-1] == (4, 4)  # 3 labelled by the checks, 1 judged by the model

@@ -384,17 +384,24 @@ class Judge:
         answer), or when a person reviewed it (it stays; the judge's view is reported). The
         flagged pairs were two thirds of the bundled model's judge calls and 19 of the
         1.5B's 43 (docs/benchmarks.md 5.1)."""
-        active = []
+        asked, labelled = [], 0
         for record in records:
             if not record.active:
                 continue
             by_checks = checks_verdict(record, self.min_grounding)
             if by_checks is None or (record.reviewed and not self.advisory):
-                active.append(record)
+                asked.append(record)
             else:
-                record.verdict = by_checks
-        verdicts = self.judge([Candidate(r, r.question, r.answer, r.grounding, r.issues)
-                               for r in active])
-        for record, verdict in zip(active, verdicts, strict=True):
+                record.verdict, labelled = by_checks, labelled + 1
+        report = self.progress
+        if report is not None and labelled:  # the progress counts every pair of the step
+            report("judge", labelled, labelled + len(asked))
+            self.progress = lambda stage, done, of: report(stage, labelled + done, labelled + of)
+        try:
+            verdicts = self.judge([Candidate(r, r.question, r.answer, r.grounding, r.issues)
+                                   for r in asked])
+        finally:
+            self.progress = report
+        for record, verdict in zip(asked, verdicts, strict=True):
             record.verdict = verdict
         return records
