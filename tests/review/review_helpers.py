@@ -80,10 +80,10 @@ def refined_chunks() -> list[dict[str, Any]]:
     return chunks
 
 
-def run_refine(workdir: Path) -> dict[str, Any]:
+def run_refine(workdir: Path, *options: str) -> dict[str, Any]:
     """``qaforge refine WORKDIR`` with the fake backend and judge; returns evaluation.json."""
     result = CliRunner().invoke(refine_command, [str(workdir), "--backend", "fake",
-                                                 "--judge-backend", "fake", "-q"])
+                                                 "--judge-backend", "fake", "-q", *options])
     assert result.exit_code == 0, result.output
     evaluation: dict[str, Any] = json.loads((workdir / "evaluation.json").read_text("utf-8"))
     return evaluation

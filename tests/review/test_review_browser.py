@@ -278,7 +278,7 @@ def judged_page(browser: Any, workdir: Path, write_doc: WriteDoc) -> Iterator[An
     """The page over a work dir that ``qaforge refine`` (fake judge) has been through, with a
     hostile reason and the judge's evidence for the first pair."""
     write_doc("manual", refined_chunks())
-    evaluation = run_refine(workdir)
+    evaluation = run_refine(workdir, "--no-correct")  # the flagged pairs keep the checks' label
     first = evaluation["entries"][0]
     first["verdict"]["reason"] = f"Supported. {XSS_SCRIPT}{XSS_IMG}"
     first["grounding"]["sentences"] = [[0, 58]]  # "The Model 7 pump ... per minute"
@@ -318,6 +318,9 @@ def test_judge_verdicts_and_the_flagged_filter(judged_page: Any) -> None:
     findings = page.inner_text(f"{card} .findings")
     assert "truncated the answer is cut off mid-sentence" in findings
     assert "left out of the dataset" in page.inner_text(f"{card} .judge-top")
+    # the checks flagged it before any model call: the label says whose it is
+    assert "labelled by the checks, no model asked" in page.inner_text(f"{card} .judge-top")
+    assert page.inner_text(f"{card} .verdict") == "Needs Improvement"
     keys.press("j")  # no more flagged pairs: the cursor stays
     assert current_question(page) == FLAWED_PAIRS[1][0]
     assert page.locator(".card:not(.dim)").count() == 2

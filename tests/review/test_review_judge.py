@@ -67,12 +67,26 @@ def test_each_pair_shows_what_refine_found(api: httpx.Client) -> None:
     assert any("cut off mid-sentence" in flag for flag in cut["flags"])
     assert cut["decision"] == "skipped" and "flagged:" in cut["decision_reason"]
     assert cut["flagged"] and not cut["stale"]
+    # the checks flagged it; the judge looked at it before refine tried to rewrite it
+    assert not cut["by_checks"] and not clean["by_checks"]
     ungrounded = judge[ids[FLAWED_PAIRS[0][0]]]
     assert any("found in the passage" in flag for flag in ungrounded["flags"])
 
     documents = api.get("/api/docs").json()
     assert documents["documents"][0]["flagged"] == 2
     assert documents["evaluation"] == {"entries": 7, "note": None}
+
+
+def test_a_label_the_checks_gave_says_so(workdir: Path, write_doc: WriteDoc) -> None:
+    write_doc("manual", refined_chunks())
+    run_refine(workdir, "--no-correct")  # so no model looks at what the checks flag
+    with review_api(workdir) as http:
+        judge = first_chunk(http)["judge"]
+        ids = pair_ids(first_chunk(http))
+    cut = judge[ids[FLAWED_PAIRS[1][0]]]
+    assert cut["by_checks"] and cut["label"] == "Needs Improvement" and cut["flagged"]
+    assert "the model judge was not asked" in cut["reason"]
+    assert not judge[ids["What powers the Model 7 pump?"]]["by_checks"]
 
 
 def test_flagged_filter_walks_only_flagged_pairs(api: httpx.Client) -> None:

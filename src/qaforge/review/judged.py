@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from qaforge.fileio import JsonFileError, parse_json_bytes
+from qaforge.refine.flags import CHECKS_ONLY
 from qaforge.refine.report import DECISIONS, EVALUATION_NAME, LABELS
 from qaforge.review.highlight import Span, to_utf16_spans
 from qaforge.safe_paths import inside
@@ -121,6 +122,8 @@ class Judged:
 
     label: str | None
     advisory: bool
+    #: the label is the deterministic checks' (refine asked no model about this pair)
+    by_checks: bool
     reason: str
     error: str
     #: the judge's own answer from the passage (the checks method), to set beside the pair's
@@ -143,6 +146,7 @@ class Judged:
         decision = entry.get("final_decision")
         return cls(label=label if label in LABELS else None,
                    advisory=verdict.get("advisory") is True,
+                   by_checks=verdict.get("model") == CHECKS_ONLY,
                    reason=_text(verdict.get("reason")), error=_text(verdict.get("error")),
                    judge_answer=_judge_answer(verdict), judge_cited=_judge_cited(verdict),
                    checks=_checks(entry.get("checks")), flags=_texts(entry.get("flags")),
@@ -175,7 +179,8 @@ class Judged:
     def view(self, question: str, answer: str) -> dict[str, Any]:
         """The JSON the page shows on the pair's card."""
         rewrite = self.rewrite if self.rewrite and self.rewrite != self.judged else None
-        return {"label": self.label, "advisory": self.advisory, "reason": self.reason,
+        return {"label": self.label, "advisory": self.advisory, "by_checks": self.by_checks,
+                "reason": self.reason,
                 "error": self.error, "judge_answer": self.judge_answer,
                 "judge_cited": self.judge_cited,
                 "checks": list(self.checks), "flags": list(self.flags),

@@ -18,8 +18,14 @@ function labelBadge(view) {
   const text = view.label || "No verdict";
   return el("span", {
     class: `verdict ${LABEL_CLASS[view.label] || "none"}`,
-    title: view.advisory ? "demo judge: recorded only, it decided nothing" : "the judge's label",
+    title: labelSource(view),
   }, text);
+}
+
+/** Who gave the label: the checks without a model, the demo judge, or the judge. */
+function labelSource(view) {
+  if (view.by_checks) return "the deterministic checks' label: refine asked no model about this pair";
+  return view.advisory ? "demo judge: recorded only, it decided nothing" : "the judge's label";
 }
 
 /** The checks (code: reason) and then the flags that no check already says. */
@@ -46,7 +52,8 @@ export function judgeBlock(view) {
   if (!view) return null;
   const top = el("div", { class: "judge-top" }, el("span", { class: "judge-title" }, "Refine"),
     labelBadge(view),
-    view.advisory ? el("span", { class: "judge-tag" }, "demo judge, not used") : null,
+    view.by_checks ? el("span", { class: "judge-tag" }, "labelled by the checks, no model asked")
+      : view.advisory ? el("span", { class: "judge-tag" }, "demo judge, not used") : null,
     view.decision ? el("span", { class: `judge-tag decision ${view.decision}` },
       DECISION_TEXT[view.decision] || view.decision) : null,
     view.stale ? el("span", { class: "judge-tag stale", title: "the pair was changed after refine judged it" },
