@@ -289,7 +289,12 @@ def test_demo_judge_lets_deterministic_checks_decide(workdir: Path) -> None:
     assert entries["q-fixable"]["verdict"]["label"] == "Needs Improvement"
     assert entries["q-fixable"]["correction"]["verdict"] is None
     assert summary.not_asked == 2
-    assert ("labelled by the checks (no model asked)", "2") in summary.rows()
+    rows = summary.rows()
+    assert ("labelled by the checks (no model asked)",
+            "2 (Needs Improvement 1, Unclear 1)") in rows
+    # the demo judge's rows count only what it labelled
+    assert sum(int(n) for name, n in rows if name.startswith("judged ")) == 3
+    assert summary.labels_by_checks == {"Needs Improvement": 1, "Unclear": 1}
 
 
 def test_broken_json_file_is_reported_and_others_go_on(workdir: Path) -> None:

@@ -67,6 +67,8 @@ class RefineSummary:
     forms: dict[str, dict[str, int]] = field(default_factory=dict)
     #: pairs in the running the judge was not asked about (see :class:`Tally`)
     not_asked: int = 0
+    #: of ``labels``, those the deterministic checks gave without a model
+    labels_by_checks: dict[str, int] = field(default_factory=dict)
     #: flagged pairs left uncorrected because none of the run's first rewrites passed
     #: (``refine.correct_trial``)
     correction_stopped: int = 0
@@ -80,11 +82,15 @@ class RefineSummary:
         out = [("pairs in", str(self.pairs_in))]
         out += [(name, str(self.decisions.get(name, 0))) for name in DECISIONS]
         note = " (demo judge, not used)" if self.demo_judge else ""
-        out += [(f"judged {label}{note}", str(self.labels.get(label, 0))) for label in LABELS]
+        out += [(f"judged {label}{note}", str(self.labels.get(label, 0)
+                                              - self.labels_by_checks.get(label, 0)))
+                for label in LABELS]
         if self.labels.get("no verdict"):
             out.append(("judge gave no verdict", str(self.labels["no verdict"])))
         if self.not_asked:
-            out.append(("labelled by the checks (no model asked)", str(self.not_asked)))
+            given = ", ".join(f"{label} {n}" for label, n in self.labels_by_checks.items())
+            out.append(("labelled by the checks (no model asked)",
+                        f"{self.not_asked} ({given})" if given else str(self.not_asked)))
         if self.chunks_skipped:
             out.append(("chunks skipped (nothing to learn)",
                         str(sum(self.chunks_skipped.values()))))
@@ -192,6 +198,8 @@ class Tally:
         self.pairs_in = 0
         self.decisions: Counter[str] = Counter()
         self.labels: Counter[str] = Counter()
+        #: of ``labels``, those the deterministic checks gave (no model asked)
+        self.checks_labels: Counter[str] = Counter()
         self.correction_labels: Counter[str] = Counter()
         self.checks: Counter[str] = Counter()
         self.forms: dict[str, Counter[str]] = {}
@@ -218,6 +226,8 @@ class Tally:
             self.judged += 1
         elif record.flags:  # the checks flagged it and no model was asked
             self.not_asked += 1
+            if record.verdict is not None and record.verdict.label:
+                self.checks_labels[record.verdict.label] += 1
         if record.correction is not None and record.correction.verdict is not None:
             self.correction_labels[record.correction.verdict.label or "no verdict"] += 1
         self.checks.update(issue.code for issue in record.issues)
@@ -318,7 +328,8 @@ def summary_of(tally: Tally, files: list[FileReport], paths: tuple[Path, Path]
         files_read=sum(1 for f in files if f.ok),
         files_failed=[f.error for f in files if f.error],
         warnings=[w for f in files for w in f.warnings], checks=dict(tally.checks),
-        forms=form_counts(tally), not_asked=tally.not_asked)
+        forms=form_counts(tally), not_asked=tally.not_asked,
+        labels_by_checks=dict(tally.checks_labels))
 
 
 def form_counts(tally: Tally) -> dict[str, dict[str, int]]:
@@ -360,6 +371,7 @@ def write_report(summary: RefineSummary, tally: Tally, files: list[FileReport],
             "pairs_in": summary.pairs_in,
             "decisions": summary.decisions,
             "labels": summary.labels,
+            "labels_by_checks": summary.labels_by_checks,
             "correction_labels": dict(tally.correction_labels),
             "checks": dict(tally.checks),
             "forms": form_counts(tally),
