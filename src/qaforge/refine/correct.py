@@ -275,7 +275,9 @@ class Corrector:
                 issues=question_issues(question, answer, record.chunk_text, record.form,
                                        record.turns))
             rewritten.append(record)
+        calls = self.judge.calls
         self._rejudge(rewritten)
+        self.rejudge_calls += self.judge.calls - calls
         return records
 
     def _judged_first(self, todo: list[PairRecord]) -> list[PairRecord]:
@@ -296,13 +298,6 @@ class Corrector:
         return [r for r in todo if r.active]
 
     def _rejudge(self, records: list[PairRecord]) -> None:
-        calls = self.judge.calls
-        try:
-            self._rejudge_all(records)
-        finally:
-            self.rejudge_calls += self.judge.calls - calls
-
-    def _rejudge_all(self, records: list[PairRecord]) -> None:
         candidates = []
         for record in records:
             assert record.correction is not None
